@@ -15,6 +15,7 @@ export type Args = Record<string, unknown>;
 
 function show(v: unknown): string {
   if (v === undefined) return "nothing";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v); // JSON would print null
   let s: string;
   try {
     s = JSON.stringify(v) ?? String(v);

@@ -1,0 +1,308 @@
+/**
+ * Renderings of problems and solutions, and their parsers.
+ *
+ * One prompt for every format: the chain, then `=` (e.g. `3+4*2-1=`, read left to
+ * right, no precedence). Responses, for the trace 3+4=0, 0*2=0, 0-1=6:
+ *
+ * | format | response | role |
+ * |---|---|---|
+ * | `sft` | `>3+4=0\n>0*2=0\n?0\n>0-1=6\n#6\n` | SFT data: tag `>` before each step (Eurus "Advance"), occasional verify lines `?v` restating the step's result (Eurus "Verify"), final `#` |
+ * | `shifted` | `3+4=0\n0*2=0\n0-1=6\n$6\n` | the ProcessBench analogue: same steps, no tags, other final marker |
+ * | `numbered` | `1:3+4=0\n2:0*2=0\n3:0-1=6\n#6\n` | base-model mix ("Step i:" as ProcessBench renders steps) |
+ * | `inline` | `3+4=0;0*2=0;0-1=6;\|6\n` | base-model mix: one line, `;` separators |
+ *
+ * Step segments (for step labels and step scores): step i spans from its first
+ * character to the first character of step i+1; verify lines belong to the step
+ * they follow; the last step runs to the end of the response, final answer included
+ * (as ProcessBench puts the conclusion inside the last step).
+ *
+ * Lengths with p = 7 (single-digit values): prompt = 2k+2 characters (with `=`;
+ * BOS adds 1); step = 6 (`shifted`, `inline`), 7 (`sft`, `numbered` for k <= 9);
+ * verify line = 3; final = 3; EOS 1. Whole sequence (BOS + prompt + response + EOS),
+ * sft with at most 2 verify lines: 9k + 13 tokens, so k = 8 -> 85, k = 9 -> 94
+ * (fits a 96 context); shifted: 8k + 7 -> k = 8: 71. With p = 11 or 97, add up to
+ * 3 characters per step and 1 per operand of the prompt. {@linkcode maxSequenceLength}
+ * computes the bound.
+ * @module
+ */
+import type { Op, Problem, Step, Trace } from "./task.ts";
+
+/** The renderings of a solution. */
+export type Format = "sft" | "shifted" | "numbered" | "inline";
+
+/** Every format, in a fixed order. */
+export const FORMATS: readonly Format[] = ["sft", "shifted", "numbered", "inline"];
+
+/** Final-answer marker of each format. */
+export const ANSWER_MARKER = {
+  sft: "#",
+  shifted: "$",
+  numbered: "#",
+  inline: "|",
+} as const satisfies Record<Format, string>;
+
+/** A rendered response with its step segments in characters (`[starts[i], ends[i])`). */
+export interface RenderedResponse {
+  /** The response text (after the prompt). */
+  text: string;
+  /** Character start of each step segment. */
+  starts: number[];
+  /** Character end (exclusive) of each step segment; the last one is `text.length`. */
+  ends: number[];
+}
+
+/** A parsed response: steps (null = an unparseable segment), answer, segments, and whether it followed the format. */
+export interface ParsedResponse {
+  /** One entry per step segment; null where the segment is not a step of this format. */
+  steps: (Step | null)[];
+  /** The final answer (first final-answer line), or null. */
+  answer: number | null;
+  /** Character starts of the segments. */
+  starts: number[];
+  /** Character ends (exclusive) of the segments. */
+  ends: number[];
+  /** True when every segment parsed, the answer is present and nothing follows it. */
+  wellFormed: boolean;
+}
+
+/**
+ * The prompt of a problem, e.g. `3+4*2-1=`.
+ *
+ * @example
+ * ```ts
+ * import { renderPrompt } from "./format.ts";
+ * renderPrompt({ start: 3, ops: [{ op: "+", operand: 4 }, { op: "*", operand: 2 }], modulus: 7 }); // "3+4*2="
+ * ```
+ */
+export function renderPrompt(problem: Problem): string {
+  return `${problem.start}${problem.ops.map((o) => o.op + o.operand).join("")}=`;
+}
+
+const PROMPT_RE = /^(\d{1,9})((?:[+\-*/]\d{1,9})+)=$/;
+
+/**
+ * Parses a prompt back into a problem (the modulus is not written: pass it), or null.
+ *
+ * @example
+ * ```ts
+ * import { parsePrompt } from "./format.ts";
+ * parsePrompt("3+4*2=", { modulus: 7 })?.ops.length; // 2
+ * ```
+ */
+export function parsePrompt(text: string, options: { modulus: number }): Problem | null {
+  const m = PROMPT_RE.exec(text);
+  if (!m) return null;
+  const ops = [...m[2]!.matchAll(/([+\-*/])(\d{1,9})/g)].map((x) => ({
+    op: x[1] as Op,
+    operand: Number(x[2]),
+  }));
+  return { start: Number(m[1]), ops, modulus: options.modulus };
+}
+
+function stepBody(s: Step): string {
+  return `${s.value}${s.op}${s.operand}=${s.result}`;
+}
+
+/**
+ * Renders a trace in a format. Verify lines are written in `sft` only (other
+ * formats drop them, like the shifted traces of the paper drop action tags).
+ *
+ * @example
+ * ```ts
+ * import { renderResponse } from "./format.ts";
+ * const trace = { steps: [{ value: 3, op: "+" as const, operand: 4, result: 0, verify: 0 }], answer: 0 };
+ * renderResponse(trace, "sft").text; // ">3+4=0\n?0\n#0\n"
+ * renderResponse(trace, "shifted").text; // "3+4=0\n$0\n"
+ * ```
+ */
+export function renderResponse(trace: Trace, format: Format): RenderedResponse {
+  let text = "";
+  const starts: number[] = [], ends: number[] = [];
+  trace.steps.forEach((s, i) => {
+    if (i > 0) ends.push(text.length);
+    starts.push(text.length);
+    switch (format) {
+      case "sft":
+        text += `>${stepBody(s)}\n`;
+        if (s.verify !== null) text += `?${s.verify}\n`;
+        break;
+      case "shifted":
+        text += `${stepBody(s)}\n`;
+        break;
+      case "numbered":
+        text += `${i + 1}:${stepBody(s)}\n`;
+        break;
+      case "inline":
+        text += `${stepBody(s)};`;
+        break;
+    }
+  });
+  if (trace.answer !== null) text += `${ANSWER_MARKER[format]}${trace.answer}\n`;
+  if (trace.steps.length > 0) ends.push(text.length);
+  return { text, starts, ends };
+}
+
+const STEP_RE = /^(\d{1,9})([+\-*/])(\d{1,9})=(\d{1,9})$/;
+const NUM_RE = /^\d{1,9}$/;
+
+function parseStep(body: string): Step | null {
+  const m = STEP_RE.exec(body);
+  if (!m) return null;
+  return {
+    value: Number(m[1]),
+    op: m[2] as Op,
+    operand: Number(m[3]),
+    result: Number(m[4]),
+    verify: null,
+  };
+}
+
+/** Pieces of `text`, each with its start, split after every `sep` (the separator stays in the piece). */
+function pieces(text: string, sep: string): { body: string; start: number; end: number }[] {
+  const out: { body: string; start: number; end: number }[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const j = text.indexOf(sep, start);
+    const end = j < 0 ? text.length : j + 1;
+    out.push({ body: text.slice(start, j < 0 ? text.length : j), start, end });
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * Parses a response of a format into step segments and the final answer. Never
+ * throws: text that does not follow the format gives null steps / a null answer
+ * and `wellFormed: false`. Inverse of {@linkcode renderResponse} on rendered traces.
+ *
+ * @example
+ * ```ts
+ * import { parseResponse } from "./format.ts";
+ * const r = parseResponse(">3+4=0\n?0\n>0*2=0\n#0\n", "sft");
+ * r.ends; // [10, 20]
+ * r.answer; // 0
+ * ```
+ */
+export function parseResponse(text: string, format: Format): ParsedResponse {
+  const steps: (Step | null)[] = [], starts: number[] = [], ends: number[] = [];
+  let answer: number | null = null;
+  let wellFormed = true;
+  let answered = false;
+  const marker = ANSWER_MARKER[format];
+  const parts = format === "inline"
+    ? (() => {
+      // the inline answer `|a\n` ends with a newline, not `;`
+      const bar = text.indexOf("|");
+      const head = bar < 0 ? text : text.slice(0, bar);
+      const ps = pieces(head, ";");
+      if (bar >= 0) {
+        for (const p of pieces(text.slice(bar), "\n")) {
+          ps.push({
+            ...p,
+            start: p.start + bar,
+            end: p.end + bar,
+          });
+        }
+      }
+      return ps;
+    })()
+    : pieces(text, "\n");
+  const extend = (end: number) => {
+    if (ends.length > 0) ends[ends.length - 1] = end;
+  };
+  for (const { body, start, end } of parts) {
+    const closed = format === "inline"
+      ? text[end - 1] === ";" || body.startsWith(marker)
+      : text[end - 1] === "\n";
+    if (!closed) wellFormed = false;
+    if (answered) {
+      wellFormed = false;
+      extend(end);
+      continue;
+    }
+    if (body.startsWith(marker)) {
+      const a = body.slice(marker.length);
+      if (NUM_RE.test(a)) answer = Number(a);
+      else wellFormed = false;
+      answered = true;
+      extend(end);
+      continue;
+    }
+    if (format === "sft" && body.startsWith("?")) {
+      const last = steps.at(-1);
+      const v = body.slice(1);
+      if (last && last.verify === null && NUM_RE.test(v)) last.verify = Number(v);
+      else wellFormed = false;
+      extend(end);
+      continue;
+    }
+    let step: Step | null = null;
+    if (format === "sft") step = body.startsWith(">") ? parseStep(body.slice(1)) : null;
+    else if (format === "numbered") {
+      const m = /^(\d{1,9}):(.*)$/.exec(body);
+      step = m && Number(m[1]) === steps.length + 1 ? parseStep(m[2]!) : null;
+    } else step = parseStep(body);
+    if (step === null) wellFormed = false;
+    steps.push(step);
+    starts.push(start);
+    ends.push(end);
+  }
+  if (!answered) wellFormed = false;
+  if (steps.length > 0) ends[ends.length - 1] = text.length;
+  return { steps, answer, starts, ends, wellFormed };
+}
+
+/**
+ * The trace of a parsed response when every segment parsed, else null.
+ *
+ * @example
+ * ```ts
+ * import { parseResponse, traceOf } from "./format.ts";
+ * traceOf(parseResponse("3+4=0\n$0\n", "shifted"))?.answer; // 0
+ * ```
+ */
+export function traceOf(parsed: ParsedResponse): Trace | null {
+  if (parsed.steps.some((s) => s === null)) return null;
+  return { steps: parsed.steps as Step[], answer: parsed.answer };
+}
+
+/**
+ * The text of each step segment (the ProcessBench row `steps` field of a rendered response).
+ *
+ * @example
+ * ```ts
+ * import { stepTexts } from "./format.ts";
+ * stepTexts("3+4=0\n0*2=0\n$0\n", "shifted"); // ["3+4=0\n", "0*2=0\n$0\n"]
+ * ```
+ */
+export function stepTexts(text: string, format: Format): string[] {
+  const p = parseResponse(text, format);
+  return p.starts.map((s, i) => text.slice(s, p.ends[i]));
+}
+
+/**
+ * Upper bound on BOS + prompt + response + EOS tokens for chain length k
+ * (values below `modulus`, at most `maxVerify` verify lines in `sft`).
+ *
+ * @example
+ * ```ts
+ * import { maxSequenceLength } from "./format.ts";
+ * maxSequenceLength(8, { format: "sft", modulus: 7, maxVerify: 2 }); // 85
+ * ```
+ */
+export function maxSequenceLength(
+  k: number,
+  options: { format: Format; modulus: number; maxVerify?: number },
+): number {
+  const d = String(options.modulus - 1).length;
+  const prompt = d + k * (1 + d) + 1;
+  const body = 3 * d + 2;
+  const perStep = {
+    sft: body + 2,
+    shifted: body + 1,
+    numbered: body + 2 + String(k).length,
+    inline: body + 1,
+  }[options.format];
+  const verify = options.format === "sft" ? Math.min(options.maxVerify ?? k, k) * (d + 2) : 0;
+  return 1 + prompt + k * perStep + verify + (d + 2) + 1;
+}

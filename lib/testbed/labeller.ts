@@ -1,0 +1,89 @@
+/**
+ * Step labels: the index of the earliest wrong step of a trace, -1 when every
+ * step is right (ProcessBench's convention). A trace that reaches the right answer
+ * after a wrong step is still labelled at that step.
+ * @module
+ */
+import { type Format, parseResponse } from "./format.ts";
+import { type Problem, runningValues, type Step } from "./task.ts";
+
+/** Why the labelled step is wrong (`"none"` when the label is -1). */
+export type ErrorKind =
+  | "none"
+  | "unparseable" // the segment is not a step of the format
+  | "value" // wrong running value copied
+  | "operand" // wrong operation or operand copied
+  | "result" // wrong result of the step
+  | "verify" // a verify line restating another value than the step's result
+  | "extra_step" // more steps than the chain has
+  | "missing_steps" // the trace concludes before the chain ends (labelled at its last step)
+  | "missing_answer" // no final answer (labelled at the last step)
+  | "wrong_answer" // the answer differs from the last result (labelled at the last step)
+  | "no_steps"; // nothing to label: label 0
+
+/** A step label and the kind of error found there. */
+export interface StepLabel {
+  /** 0-based index of the earliest wrong step, or -1. */
+  label: number;
+  /** The kind of the error at `label`. */
+  kind: ErrorKind;
+}
+
+/**
+ * Labels a trace (steps may be null where a segment did not parse). The final
+ * answer belongs to the last step's segment, so a missing or wrong conclusion
+ * after all-correct steps is labelled at the last step.
+ *
+ * @example
+ * ```ts
+ * import { labelTrace } from "./labeller.ts";
+ * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }], modulus: 7 };
+ * const ok = { value: 3, op: "+" as const, operand: 4, result: 0, verify: null };
+ * labelTrace(problem, { steps: [ok, { value: 0, op: "*" as const, operand: 2, result: 1, verify: null }], answer: 1 });
+ * // { label: 1, kind: "result" }
+ * ```
+ */
+export function labelTrace(
+  problem: Problem,
+  trace: { steps: ReadonlyArray<Step | null>; answer: number | null },
+): StepLabel {
+  const vals = runningValues(problem);
+  const k = problem.ops.length;
+  const { steps, answer } = trace;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    if (s === null || s === undefined) return { label: i, kind: "unparseable" };
+    if (i >= k) return { label: i, kind: "extra_step" };
+    const want = problem.ops[i]!;
+    if (s.value !== vals[i]) return { label: i, kind: "value" };
+    if (s.op !== want.op || s.operand !== want.operand) return { label: i, kind: "operand" };
+    if (s.result !== vals[i + 1]) return { label: i, kind: "result" };
+    if (s.verify !== null && s.verify !== s.result) return { label: i, kind: "verify" };
+  }
+  if (steps.length === 0) return { label: 0, kind: "no_steps" };
+  const last = steps.length - 1;
+  if (steps.length < k) return { label: last, kind: "missing_steps" };
+  if (answer === null) return { label: last, kind: "missing_answer" };
+  if (answer !== vals[k]) return { label: last, kind: "wrong_answer" };
+  return { label: -1, kind: "none" };
+}
+
+/**
+ * Parses a response in a format and labels it. Never throws on any string.
+ *
+ * @example
+ * ```ts
+ * import { labelResponse } from "./labeller.ts";
+ * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }], modulus: 7 };
+ * labelResponse(problem, "3+4=0\n$0\n", { format: "shifted" }).label; // -1
+ * labelResponse(problem, "3+5=1\n$1\n", { format: "shifted" }).kind; // "operand"
+ * ```
+ */
+export function labelResponse(
+  problem: Problem,
+  text: string,
+  options: { format: Format },
+): StepLabel {
+  const p = parseResponse(text, options.format);
+  return labelTrace(problem, p);
+}

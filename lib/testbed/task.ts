@@ -1,0 +1,218 @@
+/**
+ * The synthetic task (../shared/spec/testbed.md "The task"): a start value and a
+ * chain of k operations evaluated left to right modulo a prime. Every operand is
+ * non-zero, so each operation is a bijection of Z_p and a wrong step cannot be
+ * washed out later unless a second error compensates it.
+ * @module
+ */
+import type { Rng } from "../prng.ts";
+
+/** An operation of the chain; `/` is multiplication by the modular inverse. */
+export type Op = "+" | "-" | "*" | "/";
+
+/** Every operation the notation knows (the tokenizer's vocabulary covers all four). */
+export const ALL_OPS: readonly Op[] = ["+", "-", "*", "/"];
+
+/** Task parameters. */
+export interface TaskConfig {
+  /** A prime (7 is the reference: single-digit values keep sequences short; 11 and 97 also work). */
+  modulus: number;
+  /** Operations drawn for problems (uniformly). `/` is off by default: it adds no new difficulty class. */
+  ops: readonly Op[];
+  /** Shortest chain length k (>= 1). */
+  minSteps: number;
+  /** Longest chain length k; see `docs` of format.ts for the sequence length per k. */
+  maxSteps: number;
+}
+
+/** The reference task: mod 7, `+ - *`, k in 2..8. */
+export const DEFAULT_TASK_CONFIG: Readonly<TaskConfig> = {
+  modulus: 7,
+  ops: ["+", "-", "*"],
+  minSteps: 2,
+  maxSteps: 8,
+};
+
+/** A problem: start value and the operations, applied left to right. */
+export interface Problem {
+  /** Start value in [0, p). */
+  start: number;
+  /** The chain, length k. */
+  ops: ReadonlyArray<{ op: Op; operand: number }>;
+  /** The modulus p the problem is posed in. */
+  modulus: number;
+}
+
+/** One written step: `value op operand = result`, optionally followed by a verify line restating `result`. */
+export interface Step {
+  /** The running value the step copies (should equal the previous result, or the start). */
+  value: number;
+  /** The operation the step copies. */
+  op: Op;
+  /** The operand the step copies. */
+  operand: number;
+  /** The result the step writes. */
+  result: number;
+  /** SFT format only: the value a verify line restates after the step (null: no verify line). */
+  verify: number | null;
+}
+
+/** A written solution: steps and the final answer (null when missing). */
+export interface Trace {
+  /** The steps in order. */
+  steps: Step[];
+  /** The final answer written after the steps, or null. */
+  answer: number | null;
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+/**
+ * Fills defaults and checks invariants, naming the field at fault.
+ *
+ * @example
+ * ```ts
+ * import { resolveTaskConfig } from "./task.ts";
+ * resolveTaskConfig({ modulus: 11 }).maxSteps; // 8
+ * ```
+ */
+export function resolveTaskConfig(overrides: Partial<TaskConfig> = {}): TaskConfig {
+  const c: TaskConfig = { ...DEFAULT_TASK_CONFIG, ...overrides };
+  if (!isPrime(c.modulus)) {
+    throw new RangeError(`modulus: expected a prime (7, 11, 97, ...), got ${c.modulus}`);
+  }
+  if (c.ops.length === 0) throw new RangeError("ops: expected at least one operation");
+  for (const o of c.ops) {
+    if (!ALL_OPS.includes(o)) throw new RangeError(`ops: unknown operation ${JSON.stringify(o)}`);
+  }
+  if (!Number.isInteger(c.minSteps) || c.minSteps < 1) {
+    throw new RangeError(`minSteps: expected an integer >= 1, got ${c.minSteps}`);
+  }
+  if (!Number.isInteger(c.maxSteps) || c.maxSteps < c.minSteps) {
+    throw new RangeError(
+      `maxSteps: expected an integer >= minSteps: maxSteps=${c.maxSteps}, minSteps=${c.minSteps}`,
+    );
+  }
+  return { ...c, ops: [...c.ops] };
+}
+
+/** `x mod p` in [0, p). */
+export function mod(x: number, p: number): number {
+  return ((x % p) + p) % p;
+}
+
+/** Inverse of `a` modulo the prime `p` (a != 0), by Fermat's little theorem. */
+export function inverse(a: number, p: number): number {
+  let result = 1, base = mod(a, p), e = p - 2;
+  while (e > 0) {
+    if (e & 1) result = (result * base) % p;
+    base = (base * base) % p;
+    e >>= 1;
+  }
+  return result;
+}
+
+/**
+ * One operation modulo `p`.
+ *
+ * @example
+ * ```ts
+ * import { applyOp } from "./task.ts";
+ * applyOp(3, "*", 5, 7); // 1
+ * ```
+ */
+export function applyOp(value: number, op: Op, operand: number, p: number): number {
+  switch (op) {
+    case "+":
+      return mod(value + operand, p);
+    case "-":
+      return mod(value - operand, p);
+    case "*":
+      return mod(value * operand, p);
+    case "/":
+      return mod(value * inverse(operand, p), p);
+  }
+}
+
+/**
+ * The running values of a problem: `[start, after op 1, ..., after op k]` (length k+1).
+ *
+ * @example
+ * ```ts
+ * import { runningValues } from "./task.ts";
+ * runningValues({ start: 3, ops: [{ op: "+", operand: 4 }, { op: "*", operand: 2 }], modulus: 7 }); // [3, 0, 0]
+ * ```
+ */
+export function runningValues(problem: Problem): number[] {
+  const vals = [problem.start];
+  let v = problem.start;
+  for (const { op, operand } of problem.ops) {
+    v = applyOp(v, op, operand, problem.modulus);
+    vals.push(v);
+  }
+  return vals;
+}
+
+/** The answer of a problem (the last running value). */
+export function answerOf(problem: Problem): number {
+  return runningValues(problem).at(-1)!;
+}
+
+/**
+ * The correct solution of a problem (no verify lines).
+ *
+ * @example
+ * ```ts
+ * import { solve } from "./task.ts";
+ * solve({ start: 1, ops: [{ op: "+", operand: 2 }], modulus: 7 }).answer; // 3
+ * ```
+ */
+export function solve(problem: Problem): Trace {
+  const vals = runningValues(problem);
+  const steps = problem.ops.map(({ op, operand }, i): Step => ({
+    value: vals[i]!,
+    op,
+    operand,
+    result: vals[i + 1]!,
+    verify: null,
+  }));
+  return { steps, answer: vals.at(-1)! };
+}
+
+/**
+ * A random problem: start uniform in [0, p), k uniform in [minSteps, maxSteps]
+ * (or `options.steps`), operations uniform over `config.ops`, operands uniform in [1, p).
+ *
+ * @example
+ * ```ts
+ * import { generateProblem } from "./task.ts";
+ * import { Rng } from "../prng.ts";
+ * generateProblem(new Rng(1), { steps: 3 }).ops.length; // 3
+ * ```
+ */
+export function generateProblem(
+  rng: Rng,
+  options: { config?: Partial<TaskConfig>; steps?: number } = {},
+): Problem {
+  const c = resolveTaskConfig(options.config);
+  const k = options.steps ?? rng.range(c.minSteps, c.maxSteps);
+  if (!Number.isInteger(k) || k < 1) {
+    throw new RangeError(`steps: expected an integer >= 1, got ${k}`);
+  }
+  const p = c.modulus;
+  const start = rng.int(p);
+  const ops = Array.from(
+    { length: k },
+    () => ({ op: rng.pick(c.ops), operand: rng.range(1, p - 1) }),
+  );
+  return { start, ops, modulus: p };
+}
+
+/** A canonical string key of a problem (used for hashing into splits and for de-duplication). */
+export function problemKey(problem: Problem): string {
+  return `${problem.modulus}|${problem.start}${problem.ops.map((o) => o.op + o.operand).join("")}`;
+}
