@@ -1,0 +1,483 @@
+/**
+ * Seed statistics for experiment reports: mean, sample standard deviation, Student-t
+ * confidence intervals (one arm, Welch difference of two arms, paired difference over
+ * shared seeds) and the verdict rule that calls a paper's claim reproduced, not
+ * reproduced or inconclusive **from the interval, never from the mean**.
+ *
+ * The Student-t quantile is computed exactly (to ~1e-10) by inverting the t CDF, which is
+ * written through the regularized incomplete beta function, so it is valid for any
+ * df > 0, including the fractional df of Welch's interval.
+ *
+ * @module
+ */
+
+/** One arm (or one difference) summarised over seeds. */
+export interface Summary {
+  /** Number of seeds (observations). */
+  n: number;
+  /** Sample mean. */
+  mean: number;
+  /** Sample standard deviation (n - 1 denominator); NaN when n < 2. */
+  std: number;
+  /** Standard error of the mean. */
+  sem: number;
+  /** Degrees of freedom of the t interval (n - 1, or Welch's df for a difference). */
+  df: number;
+  /** Confidence level of the interval, e.g. 0.95. */
+  confidence: number;
+  /** Lower end of the confidence interval. */
+  ciLow: number;
+  /** Upper end of the confidence interval. */
+  ciHigh: number;
+}
+
+/** A summary of `treatment - control`, with how it was computed. */
+export interface Difference extends Summary {
+  /** "welch": independent arms; "paired": differences over the same seeds. */
+  kind: "welch" | "paired";
+  /** Seeds in the treatment arm. */
+  nTreatment: number;
+  /** Seeds in the control arm. */
+  nControl: number;
+}
+
+/** The direction of a paper's claim about `treatment - control`. */
+export type Direction = "higher" | "lower";
+
+/** Outcome of comparing our interval with the paper's claimed direction. */
+export type Verdict = "reproduced" | "not reproduced" | "inconclusive";
+
+/** Options for interval functions. */
+export interface IntervalOptions {
+  /** Two-sided confidence level in (0, 1); default 0.95. */
+  confidence?: number;
+}
+
+function checkSample(name: string, xs: readonly number[], min: number): void {
+  if (!Array.isArray(xs)) {
+    throw new TypeError(`Invalid ${name}: expected an array of numbers, got ${typeof xs}`);
+  }
+  if (xs.length < min) {
+    throw new RangeError(
+      `Invalid ${name}: expected at least ${min} values (one per seed), got ${xs.length}`,
+    );
+  }
+  xs.forEach((x, i) => {
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      throw new RangeError(`Invalid ${name}: expected finite numbers, got ${x} at [${i}]`);
+    }
+  });
+}
+
+function checkConfidence(confidence: number): void {
+  if (!(confidence > 0 && confidence < 1)) {
+    throw new RangeError(
+      `Invalid options.confidence: expected a number in (0, 1), got ${confidence}`,
+    );
+  }
+}
+
+/**
+ * Arithmetic mean.
+ *
+ * @example
+ * ```ts
+ * import { mean } from "./stats.ts";
+ * mean([1, 2, 3]); // 2
+ * ```
+ */
+export function mean(xs: readonly number[]): number {
+  checkSample("xs", xs, 1);
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/**
+ * Sample standard deviation, `sqrt(sum (x - mean)^2 / (n - 1))`.
+ *
+ * @example
+ * ```ts
+ * import { sampleStd } from "./stats.ts";
+ * sampleStd([2, 4, 4, 4, 5, 5, 7, 9]); // 2.138...
+ * ```
+ */
+export function sampleStd(xs: readonly number[]): number {
+  checkSample("xs", xs, 2);
+  const m = mean(xs);
+  let ss = 0;
+  for (const x of xs) ss += (x - m) * (x - m);
+  return Math.sqrt(ss / (xs.length - 1));
+}
+
+// ---------------------------------------------------------------------------------
+// Student-t distribution.
+
+function logGamma(x: number): number {
+  // Lanczos approximation (g = 7, n = 9), relative error < 1e-14 for x > 0.
+  const c = [
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  x -= 1;
+  let a = c[0]!;
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i]! / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  // Modified Lentz's method (Numerical Recipes 6.4).
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 500; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** Regularized incomplete beta I_x(a, b). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) +
+    b * Math.log(1 - x);
+  if (x < (a + 1) / (a + b + 2)) return Math.exp(lnFront) * betaContinuedFraction(a, b, x) / a;
+  return 1 - Math.exp(lnFront) * betaContinuedFraction(b, a, 1 - x) / b;
+}
+
+function checkDf(df: number): void {
+  if (!(typeof df === "number" && df > 0 && Number.isFinite(df))) {
+    throw new RangeError(`Invalid df: expected a finite number > 0, got ${df}`);
+  }
+}
+
+/**
+ * Student-t cumulative distribution function P(T <= t) with `df` degrees of freedom,
+ * via `I_{df/(df+t^2)}(df/2, 1/2)`.
+ *
+ * @example
+ * ```ts
+ * import { studentTCdf } from "./stats.ts";
+ * studentTCdf(0, 5); // 0.5
+ * ```
+ */
+export function studentTCdf(t: number, df: number): number {
+  checkDf(df);
+  if (Number.isNaN(t)) throw new RangeError(`Invalid t: expected a number, got NaN`);
+  if (t === Infinity) return 1;
+  if (t === -Infinity) return 0;
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/**
+ * Student-t quantile: the `t` with `P(T <= t) = p` for `df` degrees of freedom
+ * (e.g. `studentTQuantile(0.975, 2) = 4.302653`). Solved by bisection on
+ * {@linkcode studentTCdf} to |dt| < 1e-12.
+ *
+ * @example
+ * ```ts
+ * import { studentTQuantile } from "./stats.ts";
+ * studentTQuantile(0.975, 4).toFixed(6); // "2.776445"
+ * ```
+ */
+export function studentTQuantile(p: number, df: number): number {
+  checkDf(df);
+  if (!(p > 0 && p < 1)) throw new RangeError(`Invalid p: expected a number in (0, 1), got ${p}`);
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (studentTCdf(hi, df) < p) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e300) return Infinity;
+  }
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, hi); i++) {
+    const mid = 0.5 * (lo + hi);
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+// ---------------------------------------------------------------------------------
+// Intervals.
+
+function interval(m: number, sem: number, df: number, confidence: number) {
+  const tcrit = studentTQuantile(1 - (1 - confidence) / 2, df);
+  return { ciLow: m - tcrit * sem, ciHigh: m + tcrit * sem };
+}
+
+/**
+ * Mean of one arm over seeds with a two-sided Student-t confidence interval:
+ * `mean +- t(1 - (1 - confidence)/2, n - 1) * std / sqrt(n)`. Needs n >= 2.
+ *
+ * @example
+ * ```ts
+ * import { summarize } from "./stats.ts";
+ * const s = summarize([0.61, 0.64, 0.58]);
+ * s.mean.toFixed(3); // "0.610"
+ * ```
+ */
+export function summarize(xs: readonly number[], options: IntervalOptions = {}): Summary {
+  const confidence = options.confidence ?? 0.95;
+  checkConfidence(confidence);
+  checkSample("xs", xs, 2);
+  const n = xs.length;
+  const m = mean(xs);
+  const std = sampleStd(xs);
+  const sem = std / Math.sqrt(n);
+  const df = n - 1;
+  return { n, mean: m, std, sem, df, confidence, ...interval(m, sem, df, confidence) };
+}
+
+/**
+ * Difference of means `treatment - control` for independent arms (different seeds or
+ * seeds not matched), with Welch's t interval:
+ * `se = sqrt(s1^2/n1 + s2^2/n2)`, `df = se^4 / ((s1^2/n1)^2/(n1-1) + (s2^2/n2)^2/(n2-1))`.
+ * Each arm needs n >= 2. When both arms have zero variance, se = 0, df = n1 + n2 - 2 and
+ * the interval collapses to the point difference.
+ *
+ * @example
+ * ```ts
+ * import { welchDifference } from "./stats.ts";
+ * const d = welchDifference([3, 4, 5], [1, 2, 3]);
+ * d.mean; // 2
+ * ```
+ */
+export function welchDifference(
+  treatment: readonly number[],
+  control: readonly number[],
+  options: IntervalOptions = {},
+): Difference {
+  const confidence = options.confidence ?? 0.95;
+  checkConfidence(confidence);
+  checkSample("treatment", treatment, 2);
+  checkSample("control", control, 2);
+  const n1 = treatment.length;
+  const n2 = control.length;
+  const v1 = sampleStd(treatment) ** 2 / n1;
+  const v2 = sampleStd(control) ** 2 / n2;
+  const sem = Math.sqrt(v1 + v2);
+  const df = sem === 0 ? n1 + n2 - 2 : (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1));
+  const m = mean(treatment) - mean(control);
+  return {
+    kind: "welch",
+    n: Math.min(n1, n2),
+    nTreatment: n1,
+    nControl: n2,
+    mean: m,
+    std: NaN,
+    sem,
+    df,
+    confidence,
+    ...interval(m, sem, df, confidence),
+  };
+}
+
+/**
+ * Difference of means `treatment - control` when both arms ran on the **same seeds**
+ * (element i of each array is seed i): the one-sample t interval of the per-seed
+ * differences `treatment[i] - control[i]`, df = n - 1. Pairing removes the seed-to-seed
+ * variance the arms share, so it is tighter than Welch when seeds matter.
+ *
+ * @example
+ * ```ts
+ * import { pairedDifference } from "./stats.ts";
+ * const d = pairedDifference([3.1, 4.2, 5.0], [3.0, 4.0, 4.9]);
+ * d.ciLow > 0; // true
+ * ```
+ */
+export function pairedDifference(
+  treatment: readonly number[],
+  control: readonly number[],
+  options: IntervalOptions = {},
+): Difference {
+  checkSample("treatment", treatment, 2);
+  checkSample("control", control, 2);
+  if (treatment.length !== control.length) {
+    throw new RangeError(
+      `Invalid control: expected one value per seed of treatment (${treatment.length}), got ${control.length}`,
+    );
+  }
+  const diffs = treatment.map((x, i) => x - control[i]!);
+  const s = summarize(diffs, options);
+  return { ...s, kind: "paired", nTreatment: treatment.length, nControl: control.length };
+}
+
+/** Options for {@linkcode verdict}. */
+export interface VerdictOptions {
+  /** The paper's claim: `treatment - control` is "higher" (> 0) or "lower" (< 0). */
+  direction: Direction;
+  /** Fewer seeds than this in either arm gives "inconclusive"; default 3. */
+  minSeeds?: number;
+}
+
+/** A verdict with a one-sentence reason for the reading. */
+export interface VerdictResult {
+  verdict: Verdict;
+  reason: string;
+}
+
+/**
+ * Call a paper's claim from our confidence interval of `treatment - control`.
+ *
+ * Definition (the interval decides, never the mean):
+ * - **reproduced**: the CI excludes 0 on the paper's side (direction "higher": ciLow > 0;
+ *   "lower": ciHigh < 0);
+ * - **not reproduced**: the CI excludes 0 on the opposite side;
+ * - **inconclusive**: the CI contains 0 (endpoints included), or either arm has fewer
+ *   than `minSeeds` seeds (default 3).
+ *
+ * "Not reproduced" means we measured the opposite effect; a failure to see the effect
+ * at our sample size is "inconclusive". Magnitude is not judged: compare the paper's
+ * number with ours in the table.
+ *
+ * @example
+ * ```ts
+ * import { verdict, welchDifference } from "./stats.ts";
+ * const d = welchDifference([0.40, 0.42, 0.41], [0.30, 0.31, 0.29]);
+ * verdict(d, { direction: "higher" }).verdict; // "reproduced"
+ * ```
+ */
+export function verdict(diff: Summary | Difference, options: VerdictOptions): VerdictResult {
+  const { direction } = options;
+  const minSeeds = options.minSeeds ?? 3;
+  if (direction !== "higher" && direction !== "lower") {
+    throw new RangeError(
+      `Invalid options.direction: expected "higher" or "lower", got ${JSON.stringify(direction)}`,
+    );
+  }
+  if (!Number.isFinite(diff?.ciLow) || !Number.isFinite(diff?.ciHigh)) {
+    throw new RangeError(
+      `Invalid diff: expected finite ciLow/ciHigh, got [${diff?.ciLow}, ${diff?.ciHigh}]`,
+    );
+  }
+  const n = "nTreatment" in diff ? Math.min(diff.nTreatment, diff.nControl) : diff.n;
+  const pct = Math.round(diff.confidence * 100);
+  const ci = `${pct}% CI [${fmt(diff.ciLow)}, ${fmt(diff.ciHigh)}]`;
+  if (n < minSeeds) {
+    return {
+      verdict: "inconclusive",
+      reason: `only ${n} seed(s) per arm (need ${minSeeds}); ${ci}`,
+    };
+  }
+  const above = diff.ciLow > 0;
+  const below = diff.ciHigh < 0;
+  const claimed = direction === "higher" ? above : below;
+  const opposite = direction === "higher" ? below : above;
+  if (claimed) {
+    return { verdict: "reproduced", reason: `${ci} excludes 0 on the paper's side (${direction})` };
+  }
+  if (opposite) {
+    return {
+      verdict: "not reproduced",
+      reason: `${ci} excludes 0 on the opposite side of the paper's claim (${direction})`,
+    };
+  }
+  return { verdict: "inconclusive", reason: `${ci} contains 0` };
+}
+
+/**
+ * The direction the paper claims for `treatment - control`, from its two numbers.
+ * Throws when they are equal (the paper then claims no direction; compare magnitudes).
+ *
+ * @example
+ * ```ts
+ * import { claimDirection } from "./stats.ts";
+ * claimDirection(39.1, 27.8); // "higher"
+ * ```
+ */
+export function claimDirection(paperTreatment: number, paperControl: number): Direction {
+  if (!Number.isFinite(paperTreatment) || !Number.isFinite(paperControl)) {
+    throw new RangeError(
+      `Invalid paper values: expected finite numbers, got ${paperTreatment} and ${paperControl}`,
+    );
+  }
+  if (paperTreatment === paperControl) {
+    throw new RangeError(
+      `Invalid paper values: expected different numbers to define a direction, got ${paperTreatment} twice`,
+    );
+  }
+  return paperTreatment > paperControl ? "higher" : "lower";
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(1) : Number(x.toPrecision(3)).toString();
+}
+
+/** Per-step mean and CI ends over seeds (for {@linkcode Summary}-style bands). */
+export interface StepBands {
+  mean: number[];
+  low: number[];
+  high: number[];
+  n: number;
+}
+
+/**
+ * Summarise per-seed curves `runs[seed][step]` (equal lengths, >= 2 seeds) into a per-step
+ * mean and Student-t CI, ready for `lineWithBands`.
+ *
+ * @example
+ * ```ts
+ * import { summarizeSteps } from "./stats.ts";
+ * const b = summarizeSteps([[0, 1], [2, 3], [4, 5]]);
+ * b.mean; // [2, 3]
+ * ```
+ */
+export function summarizeSteps(
+  runs: readonly (readonly number[])[],
+  options: IntervalOptions = {},
+): StepBands {
+  if (!Array.isArray(runs) || runs.length < 2) {
+    throw new RangeError(
+      `Invalid runs: expected at least 2 seeds of per-step values, got ${runs?.length}`,
+    );
+  }
+  const len = runs[0]!.length;
+  runs.forEach((r, i) => {
+    if (r.length !== len) {
+      throw new RangeError(
+        `Invalid runs: expected ${len} steps per seed, got ${r.length} at [${i}]`,
+      );
+    }
+  });
+  const out: StepBands = { mean: [], low: [], high: [], n: runs.length };
+  for (let t = 0; t < len; t++) {
+    const s = summarize(runs.map((r) => r[t]!), options);
+    out.mean.push(s.mean);
+    out.low.push(s.ciLow);
+    out.high.push(s.ciHigh);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import {
+  claimDirection,
+  mean,
+  pairedDifference,
+  sampleStd,
+  studentTCdf,
+  studentTQuantile,
+  summarize,
+  summarizeSteps,
+  verdict,
+  welchDifference,
+} from "../../lib/report/stats.ts";
+
+Deno.test("studentTQuantile() matches published t(0.975, df) values", () => {
+  // R: qt(0.975, df) for df = 1, 2, 3, 4, 5, 9, 10, 29, 30, 60, 100, 1000.
+  const known: [number, number][] = [
+    [1, 12.706205],
+    [2, 4.302653],
+    [3, 3.182446],
+    [4, 2.776445],
+    [5, 2.570582],
+    [9, 2.262157],
+    [10, 2.228139],
+    [29, 2.045230],
+    [30, 2.042272],
+    [60, 2.000298],
+    [100, 1.983972],
+    [1000, 1.962339],
+  ];
+  for (const [df, t] of known) assertAlmostEquals(studentTQuantile(0.975, df), t, 5e-7, `df=${df}`);
+  // Other levels: qt(0.95, 7) = 1.894579, qt(0.995, 3) = 5.840909, qt(0.025, 2) = -4.302653.
+  assertAlmostEquals(studentTQuantile(0.95, 7), 1.894579, 5e-7);
+  assertAlmostEquals(studentTQuantile(0.995, 3), 5.840909, 5e-7);
+  assertAlmostEquals(studentTQuantile(0.025, 2), -4.302653, 5e-7);
+  // Fractional df (Welch): scipy.stats.t.ppf(0.975, 2.5) = 3.574655.
+  assertAlmostEquals(studentTQuantile(0.975, 2.5), 3.574655, 5e-6);
+  // Large df tends to the normal 1.959964.
+  assertAlmostEquals(studentTQuantile(0.975, 1e7), 1.959964, 1e-5);
+});
+
+Deno.test("studentTCdf() is symmetric and exact for df = 1 (Cauchy)", () => {
+  assertEquals(studentTCdf(0, 3), 0.5);
+  // Cauchy: F(1) = 0.75.
+  assertAlmostEquals(studentTCdf(1, 1), 0.75, 1e-12);
+  assertAlmostEquals(studentTCdf(-2, 4) + studentTCdf(2, 4), 1, 1e-12);
+});
+
+Deno.test("mean() / sampleStd() / summarize() on a hand-computed case", () => {
+  // xs = 2,4,4,4,5,5,7,9: mean 5, sum sq dev 32, var 32/7, std 2.13809.
+  const xs = [2, 4, 4, 4, 5, 5, 7, 9];
+  assertEquals(mean(xs), 5);
+  assertAlmostEquals(sampleStd(xs), Math.sqrt(32 / 7), 1e-12);
+  // [1, 2, 3]: mean 2, std 1, sem 1/sqrt(3), half-width 4.302653/sqrt(3) = 2.484138.
+  const s = summarize([1, 2, 3]);
+  assertEquals(s.n, 3);
+  assertEquals(s.df, 2);
+  assertAlmostEquals(s.ciLow, 2 - 2.484138, 1e-6);
+  assertAlmostEquals(s.ciHigh, 2 + 2.484138, 1e-6);
+});
+
+Deno.test("welchDifference() uses Welch-Satterthwaite df", () => {
+  // a = [1,2,3] (var 1), b = [2,4,6] (var 4): se^2 = 1/3 + 4/3 = 5/3;
+  // df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = (25/9) / (17/18) = 50/17 = 2.941176.
+  const d = welchDifference([1, 2, 3], [2, 4, 6]);
+  assertEquals(d.kind, "welch");
+  assertEquals(d.mean, -2);
+  assertAlmostEquals(d.sem, Math.sqrt(5 / 3), 1e-12);
+  assertAlmostEquals(d.df, 50 / 17, 1e-12);
+  const half = studentTQuantile(0.975, 50 / 17) * Math.sqrt(5 / 3);
+  assertAlmostEquals(d.ciLow, -2 - half, 1e-9);
+  assertAlmostEquals(d.ciHigh, -2 + half, 1e-9);
+});
+
+Deno.test("pairedDifference() is the t interval of per-seed differences", () => {
+  // diffs = [0.10, 0.12, 0.11]: mean 0.11, std 0.01, sem 0.01/sqrt(3), half 4.302653 * sem.
+  const d = pairedDifference([3.1, 4.12, 5.01], [3.0, 4.0, 4.9]);
+  assertEquals(d.kind, "paired");
+  assertAlmostEquals(d.mean, 0.11, 1e-12);
+  assertAlmostEquals(d.ciLow, 0.11 - 4.302653 * 0.01 / Math.sqrt(3), 1e-6);
+  // Pairing sees an effect Welch misses: the seeds dominate the arm variance.
+  assertEquals(verdict(d, { direction: "higher" }).verdict, "reproduced");
+  const w = welchDifference([3.1, 4.12, 5.01], [3.0, 4.0, 4.9]);
+  assertEquals(verdict(w, { direction: "higher" }).verdict, "inconclusive");
+});
+
+Deno.test("verdict() is decided by the interval, not the mean", async (t) => {
+  const up = welchDifference([0.40, 0.42, 0.41], [0.30, 0.31, 0.29]);
+  await t.step("CI above 0 and paper says higher: reproduced", () => {
+    assertEquals(verdict(up, { direction: "higher" }).verdict, "reproduced");
+  });
+  await t.step("CI above 0 and paper says lower: not reproduced", () => {
+    assertEquals(verdict(up, { direction: "lower" }).verdict, "not reproduced");
+  });
+  await t.step("CI contains 0 even though the mean is positive: inconclusive", () => {
+    const d = welchDifference([0.5, 0.1, 0.9], [0.3, 0.2, 0.4]);
+    assertEquals(d.mean > 0, true);
+    const v = verdict(d, { direction: "higher" });
+    assertEquals(v.verdict, "inconclusive");
+    assertEquals(v.reason.includes("contains 0"), true);
+  });
+  await t.step("fewer than minSeeds seeds: inconclusive", () => {
+    const d = welchDifference([0.40, 0.42], [0.30, 0.31]);
+    assertEquals(verdict(d, { direction: "higher" }).verdict, "inconclusive");
+    assertEquals(verdict(d, { direction: "higher", minSeeds: 2 }).verdict, "reproduced");
+  });
+  await t.step("a CI ending exactly at 0 is inconclusive", () => {
+    const s = { n: 3, mean: 1, std: 1, sem: 1, df: 2, confidence: 0.95, ciLow: 0, ciHigh: 2 };
+    assertEquals(verdict(s, { direction: "higher" }).verdict, "inconclusive");
+  });
+});
+
+Deno.test("claimDirection() reads the paper's sign", () => {
+  assertEquals(claimDirection(39.1, 27.8), "higher");
+  assertEquals(claimDirection(1, 2), "lower");
+  assertThrows(() => claimDirection(2, 2), RangeError, "different numbers");
+});
+
+Deno.test("stats functions name the bad argument", () => {
+  assertThrows(() => summarize([1]), RangeError, "Invalid xs: expected at least 2 values");
+  assertThrows(() => summarize([1, NaN]), RangeError, "got NaN at [1]");
+  assertThrows(() => summarize([1, 2], { confidence: 95 }), RangeError, "options.confidence");
+  assertThrows(() => pairedDifference([1, 2, 3], [1, 2]), RangeError, "Invalid control");
+  assertThrows(() => welchDifference([1, 2], [1]), RangeError, "Invalid control");
+  assertThrows(() => studentTQuantile(1.2, 3), RangeError, "Invalid p");
+  assertThrows(() => studentTQuantile(0.9, 0), RangeError, "Invalid df");
+  assertThrows(
+    // deno-lint-ignore no-explicit-any
+    () => verdict(welchDifference([1, 2, 3], [1, 2, 4]), { direction: "up" as any }),
+    RangeError,
+    "options.direction",
+  );
+});
+
+Deno.test("summarizeSteps() gives a per-step t interval over seeds", () => {
+  const b = summarizeSteps([[0, 1], [2, 3], [4, 5]]);
+  assertEquals(b.mean, [2, 3]);
+  // std 2 per step, sem 2/sqrt(3), half 4.302653 * 2 / sqrt(3) = 4.968277.
+  assertAlmostEquals(b.high[0]!, 2 + 4.968277, 1e-5);
+  assertThrows(() => summarizeSteps([[1, 2], [1]]), RangeError, "expected 2 steps per seed");
+});

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Execute notebooks on Deno's Jupyter kernel with nbconvert; fail on any cell error.
+#
+#   tools/run_notebooks.sh                 # every notebooks/[0-9]*.ipynb
+#   tools/run_notebooks.sh path/a.ipynb …  # just these
+#
+# Env:
+#   PVL_PRESET      preset passed to the notebooks (default: smoke)
+#   PVL_NB_TIMEOUT  seconds per notebook, whole run (default: 900); per cell likewise
+#   PVL_NB_OUT      directory for the executed copies (default: a fresh temp dir; the
+#                   notebooks in the repo are never overwritten)
+#   DENO            deno binary (default: deno on PATH, else `npx -y deno@2.9.6`)
+#
+# Needs (Debian): apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client
+# Installs the kernelspec each run: `deno jupyter --install --force` (idempotent, fast).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PVL_PRESET="${PVL_PRESET:-smoke}"
+timeout_s="${PVL_NB_TIMEOUT:-900}"
+out="${PVL_NB_OUT:-$(mktemp -d -t pvl_nb.XXXXXX)}"
+mkdir -p "$out"
+
+if [[ -n "${DENO:-}" ]]; then
+  deno_cmd=("$DENO")
+elif command -v deno >/dev/null 2>&1; then
+  deno_cmd=(deno)
+else
+  deno_cmd=(npx -y deno@2.9.6)
+fi
+
+if ! command -v jupyter >/dev/null 2>&1 || ! jupyter nbconvert --version >/dev/null 2>&1; then
+  echo "run_notebooks: jupyter nbconvert not found; apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client" >&2
+  exit 2
+fi
+
+if ! install_log="$("${deno_cmd[@]}" jupyter --install --force 2>&1)"; then
+  echo "run_notebooks: \`deno jupyter --install --force\` failed:" >&2
+  echo "$install_log" >&2
+  exit 2
+fi
+if ! jupyter kernelspec list 2>/dev/null | grep -qE '^\s*deno\s'; then
+  echo "run_notebooks: the deno kernelspec did not install (jupyter kernelspec list)" >&2
+  exit 2
+fi
+
+if [[ $# -gt 0 ]]; then
+  notebooks=("$@")
+else
+  shopt -s nullglob
+  notebooks=("$root"/notebooks/[0-9]*.ipynb)
+  shopt -u nullglob
+fi
+if [[ ${#notebooks[@]} -eq 0 ]]; then
+  echo "run_notebooks: no notebooks/[0-9]*.ipynb to run"
+  exit 0
+fi
+
+failed=()
+for nb in "${notebooks[@]}"; do
+  name="$(basename "$nb" .ipynb)"
+  start=$SECONDS
+  # nbconvert runs the kernel in the notebook's directory and stops at the first cell
+  # error (allow_errors is off), exiting non-zero; `timeout` bounds the whole notebook.
+  if timeout --kill-after=30 "$timeout_s" jupyter nbconvert --to notebook --execute "$nb" \
+      --ExecutePreprocessor.kernel_name=deno \
+      --ExecutePreprocessor.timeout="$timeout_s" \
+      --output-dir "$out" --output "$name" >"$out/$name.log" 2>&1; then
+    echo "ok    $name ($((SECONDS - start)) s)"
+  else
+    rc=$?
+    echo "FAIL  $name (exit $rc after $((SECONDS - start)) s; log $out/$name.log)"
+    tail -n 40 "$out/$name.log" | sed 's/^/      /'
+    failed+=("$name")
+  fi
+done
+
+echo "executed notebooks in $out (PVL_PRESET=$PVL_PRESET)"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "run_notebooks: ${#failed[@]} notebook(s) failed: ${failed[*]}" >&2
+  exit 1
+fi
