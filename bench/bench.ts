@@ -1,0 +1,181 @@
+/**
+ * `deno task bench [--backend B] [--threads N] [--compare] [--profile]`: the two workloads of
+ * ../shared/bench/README.md on the project's tiny LM. One JSON line per workload on
+ * stdout ({impl, workload, threads, ms, tokens_per_s, peak_bytes, tensors_stable});
+ * with `--compare`, PyTorch's reference (`/usr/bin/python3 ../shared/bench/torch_ref.py N`)
+ * runs in the same invocation and a final line gives the ratios
+ * (train_step: ours/torch ms; sample_kv: ours/torch tokens/s). `--profile` prints the
+ * top kernels of one run of each workload (tf.profile). Progress on stderr.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackendFromArgs } from "../lib/backend.ts";
+import { DEFAULT_LM_CONFIG } from "../lib/model/config.ts";
+import { createLM } from "../lib/model/lm.ts";
+import { createOptimizer, trainStep } from "../lib/model/train.ts";
+import { sample } from "../lib/model/sample.ts";
+import { Rng } from "../lib/prng.ts";
+
+const B = 32, T = 64, SAMPLE_BATCH = 256, PROMPT_LEN = 16, NEW_TOKENS = 48;
+
+function argValue(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  if (i >= 0) return Deno.args[i + 1];
+  const eq = Deno.args.find((a) => a.startsWith(name + "="));
+  return eq?.slice(name.length + 1);
+}
+
+const log = (s: string) => console.error(`[bench] ${s}`);
+
+/** `--profile`: the top kernels of one profiled run, by total kernel time, on stderr. */
+function printTopKernels(name: string, prof: Awaited<ReturnType<typeof tf.profile>>): void {
+  const agg = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of prof.kernels) {
+    // Wrapper scopes (customGrad, fused-op wrappers) contain the kernels listed anyway.
+    if (k.name === "unnamed scope" || k.name.endsWith("__op")) continue;
+    const e = agg.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += k.kernelTimeMs as number;
+    e.n++;
+    total += k.kernelTimeMs as number;
+    agg.set(k.name, e);
+  }
+  log(`${name}: kernel time ${total.toFixed(1)} ms in ${prof.kernels.length} kernels`);
+  for (const [k, e] of [...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
+    log(
+      `  ${k.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${
+        (100 * e.ms / total).toFixed(0).padStart(3)
+      }%  x${e.n}`,
+    );
+  }
+}
+
+async function timed(fn: () => Promise<void>, warmup: number, reps: number, name: string) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const before = tf.memory().numTensors;
+  const prof = await tf.profile(async () => {
+    await fn();
+  });
+  if (Deno.args.includes("--profile")) printTopKernels(name, prof);
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await fn();
+  const ms = (performance.now() - t0) / reps;
+  return { ms, peakBytes: prof.peakBytes, tensorsStable: tf.memory().numTensors === before };
+}
+
+async function main(): Promise<void> {
+  const threadsArg = argValue("--threads");
+  const threadsAsked = threadsArg === undefined ? undefined : Number(threadsArg);
+  if (threadsAsked !== undefined && (!Number.isInteger(threadsAsked) || threadsAsked < 1)) {
+    throw new Error(`Invalid --threads: expected an integer >= 1, got "${threadsArg}"`);
+  }
+  const info = await initBackendFromArgs(Deno.args, { threads: threadsAsked });
+  const impl = info.name;
+  const threads = info.threads;
+  log(`backend ${info.tfName}, threads ${threads}`);
+  const rng = new Rng(0);
+  const model = createLM(DEFAULT_LM_CONFIG, { rng: rng.fork("init") });
+  const opt = createOptimizer({ kind: "adam", lr: 1e-3 });
+  const data = rng.fork("data");
+  const ids = tf.tensor2d(Int32Array.from({ length: B * T }, () => data.int(64)), [B, T], "int32");
+  const tgt = tf.tensor2d(Int32Array.from({ length: B * T }, () => data.int(64)), [B, T], "int32");
+  const mask = tf.ones([B, T]) as tf.Tensor2D;
+  log("train_step ...");
+  const tr = await timed(
+    async () => {
+      await trainStep(model, { tokens: ids, targets: tgt, mask }, { optimizer: opt });
+    },
+    2,
+    5,
+    "train_step",
+  );
+  const rows: Record<string, unknown>[] = [];
+  const emit = (r: Record<string, unknown>) => {
+    rows.push(r);
+    console.log(JSON.stringify(r));
+  };
+  emit({
+    impl,
+    workload: "train_step",
+    threads,
+    ms: +tr.ms.toFixed(2),
+    tokens_per_s: Math.round((B * T) / (tr.ms / 1000)),
+    peak_bytes: tr.peakBytes,
+    tensors_stable: tr.tensorsStable,
+  });
+  tf.dispose([ids, tgt, mask]);
+  const prompts = Array.from(
+    { length: SAMPLE_BATCH },
+    () => Array.from({ length: PROMPT_LEN }, () => data.int(64)),
+  );
+  const srng = rng.fork("sample");
+  log("sample_kv ...");
+  const sk = await timed(
+    async () => {
+      await sample(model, prompts, { rng: srng, maxNewTokens: NEW_TOKENS, temperature: 1 });
+    },
+    1,
+    3,
+    "sample_kv",
+  );
+  emit({
+    impl,
+    workload: "sample_kv",
+    threads,
+    ms: +sk.ms.toFixed(2),
+    tokens_per_s: Math.round((SAMPLE_BATCH * NEW_TOKENS) / (sk.ms / 1000)),
+    peak_bytes: sk.peakBytes,
+    tensors_stable: sk.tensorsStable,
+  });
+  opt.dispose();
+  model.dispose();
+  if (!Deno.args.includes("--compare")) return;
+  const torchThreads = String(threadsAsked ?? 2);
+  const probe = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", "import torch"],
+    stderr: "null",
+    stdout: "null",
+  })
+    .output().catch(() => null);
+  if (!probe || !probe.success) {
+    log(
+      "--compare: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread); no ratios",
+    );
+    return;
+  }
+  log(`torch_ref.py ${torchThreads} ...`);
+  const ref = new URL("../../shared/bench/torch_ref.py", import.meta.url).pathname;
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [ref, torchThreads],
+    stderr: "inherit",
+  }).output();
+  const torch: Record<string, { ms: number; tokens_per_s: number }> = {};
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line);
+    console.log(line);
+    torch[r.workload] = r;
+  }
+  const ours = Object.fromEntries(rows.map((r) => [r.workload, r])) as Record<
+    string,
+    { ms: number; tokens_per_s: number }
+  >;
+  console.log(JSON.stringify({
+    workload: "ratio",
+    impl,
+    threads,
+    torch_threads: Number(torchThreads),
+    train_step_ms_ratio: torch.train_step
+      ? +(ours.train_step!.ms / torch.train_step.ms).toFixed(3)
+      : null,
+    sample_kv_tokens_per_s_ratio: torch.sample_kv
+      ? +(ours.sample_kv!.tokens_per_s / torch.sample_kv.tokens_per_s).toFixed(3)
+      : null,
+  }));
+}
+
+if (import.meta.main) {
+  await main();
+  // The threaded wasm backend's workers keep the process alive (environment.md).
+  Deno.exit(0);
+}

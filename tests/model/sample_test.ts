@@ -1,0 +1,149 @@
+import * as tf from "@tensorflow/tfjs";
+import { assertAlmostEquals, assertArrayAlmostEquals, assertEquals } from "@std/assert";
+import { nextTokenLogprobs } from "../../lib/model/lm.ts";
+import {
+  decodeStep,
+  disposeCache,
+  prefill,
+  sample,
+  truncateDistribution,
+} from "../../lib/model/sample.ts";
+import { Rng } from "../../lib/prng.ts";
+import { assertNoLeak, randomTokens, setup, TINY, tinyModel } from "./_setup.ts";
+
+await setup();
+
+Deno.test("KV-cache decode logits equal the full forward's at every position", async () => {
+  const m = tinyModel(2);
+  const rows = randomTokens(new Rng(5), 3, 6, TINY.vocab);
+  const full = await nextTokenLogprobs(m, rows);
+  const V = TINY.vocab;
+  const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 2)), [3, 2], "int32");
+  const { logits, cache } = prefill(m, prompt);
+  const check = async (lg: tf.Tensor2D, t: number) => {
+    const ls = tf.logSoftmax(lg);
+    const got = Array.from(await ls.data());
+    ls.dispose();
+    for (let b = 0; b < 3; b++) {
+      assertArrayAlmostEquals(
+        got.slice(b * V, (b + 1) * V),
+        Array.from(full.data.subarray((b * 6 + t) * V, (b * 6 + t + 1) * V)),
+        1e-5,
+        `b=${b} t=${t}`,
+      );
+    }
+  };
+  await check(logits, 1);
+  logits.dispose();
+  for (let t = 2; t < 6; t++) {
+    const ids = tf.tensor1d(rows.map((r) => r[t]!), "int32");
+    const lg = decodeStep(m, cache, ids);
+    await check(lg, t);
+    tf.dispose([ids, lg]);
+  }
+  disposeCache(cache);
+  prompt.dispose();
+  m.dispose();
+});
+
+Deno.test("truncateDistribution(): top-k then top-p keep the smallest most-likely set, renormalised", () => {
+  const p = [0.1, 0.4, 0.05, 0.3, 0.15];
+  // top-p 0.7: sorted 0.4 (id1), 0.3 (id3) -> cumulative 0.7 >= 0.7: keep {1, 3}, renormalise by 0.7.
+  assertArrayAlmostEquals(Array.from(truncateDistribution(p, { topP: 0.7 })), [
+    0,
+    4 / 7,
+    0,
+    3 / 7,
+    0,
+  ], 1e-12);
+  // top-p 0.71 needs the third (0.15, id4): {1, 3, 4} / 0.85.
+  assertArrayAlmostEquals(Array.from(truncateDistribution(p, { topP: 0.71 })), [
+    0,
+    0.4 / 0.85,
+    0,
+    0.3 / 0.85,
+    0.15 / 0.85,
+  ], 1e-12);
+  // top-k 2 then top-p 0.5 on the renormalised {0.4/0.7, 0.3/0.7}: 0.571 >= 0.5 keeps id1 only.
+  assertArrayAlmostEquals(Array.from(truncateDistribution(p, { topK: 2, topP: 0.5 })), [
+    0,
+    1,
+    0,
+    0,
+    0,
+  ], 1e-12);
+  // Ties under top-k keep the lower id.
+  assertArrayAlmostEquals(Array.from(truncateDistribution([0.25, 0.25, 0.25, 0.25], { topK: 1 })), [
+    1,
+    0,
+    0,
+    0,
+  ], 1e-12);
+});
+
+Deno.test("temperature 0 is greedy: each token is the argmax of the full forward's distribution", async () => {
+  const m = tinyModel(3);
+  const prompts = randomTokens(new Rng(9), 4, 2, TINY.vocab);
+  const r = await sample(m, prompts, { rng: new Rng(1), maxNewTokens: 4, temperature: 0 });
+  const seqs = prompts.map((p, b) => [...p, ...Array.from(r.tokens.subarray(b * 4, b * 4 + 4))]);
+  const full = await nextTokenLogprobs(m, seqs);
+  const V = TINY.vocab;
+  for (let b = 0; b < 4; b++) {
+    for (let s = 0; s < 4; s++) {
+      const row = Array.from(full.data.subarray((b * 6 + 1 + s) * V, (b * 6 + 2 + s) * V));
+      assertEquals(r.tokens[b * 4 + s], row.indexOf(Math.max(...row)));
+      assertAlmostEquals(r.modelLogprobs[b * 4 + s]!, Math.max(...row), 1e-5);
+      assertEquals(r.logprobs[b * 4 + s], 0);
+    }
+  }
+  m.dispose();
+});
+
+Deno.test("sampling is seeded, stops rows at EOS with padding, reports both log-probs", async () => {
+  const m = tinyModel(4);
+  const prompts = randomTokens(new Rng(2), 16, 2, TINY.vocab);
+  const opts = { maxNewTokens: 4, temperature: 1.5, topP: 0.9, eosId: 3, padId: 6 };
+  const a = await sample(m, prompts, { ...opts, rng: new Rng(7) });
+  const b = await sample(m, prompts, { ...opts, rng: new Rng(7) });
+  assertEquals(a.tokens, b.tokens);
+  let stopped = 0;
+  for (let r = 0; r < 16; r++) {
+    const len = a.lengths[r]!;
+    const row = Array.from(a.tokens.subarray(r * 4, r * 4 + 4));
+    if (len < 4) {
+      stopped++;
+      assertEquals(row[len - 1], 3);
+      assertEquals(row.slice(len), Array(4 - len).fill(6));
+    }
+    for (let s = 0; s < len; s++) {
+      if (row[s] === 3 && s < len - 1) throw new Error("EOS before the end");
+      // The sampling distribution is tempered (T=1.5, flatter) and truncated.
+      assertEquals(Number.isFinite(a.logprobs[r * 4 + s]!), true);
+    }
+  }
+  assertEquals(stopped > 0, true, "some row should hit EOS with this seed");
+  m.dispose();
+});
+
+Deno.test("sample() checks its options", async () => {
+  const m = tinyModel();
+  const bad = async (o: Record<string, unknown>, msg: string) => {
+    let err = "";
+    await sample(m, [[1, 2]], { rng: new Rng(1), maxNewTokens: 2, ...o }).catch((
+      e,
+    ) => (err = String(e)));
+    if (!err.includes(msg)) throw new Error(`expected "${msg}", got "${err}"`);
+  };
+  await bad({ maxNewTokens: 6 }, "maxNewTokens");
+  await bad({ topP: 0 }, "topP");
+  await bad({ eosId: 7 }, "eosId");
+  await bad({ temperature: -1 }, "temperature");
+  m.dispose();
+});
+
+Deno.test("sampling leaks no tensors", async () => {
+  const m = tinyModel();
+  const prompts = randomTokens(new Rng(2), 3, 2, TINY.vocab);
+  await assertNoLeak(() => sample(m, prompts, { rng: new Rng(1), maxNewTokens: 4 }));
+  m.dispose();
+});
