@@ -1,0 +1,276 @@
+/**
+ * Trains (or loads from the artifact cache) one implicit reward model on the pipeline's RM data
+ * and evaluates it: ProcessBench-analogue F1 per bucket (process-level and prefix-based scoring,
+ * oracle / transfer / compat thresholds) and best-of-N @4/16/64, each beside the random and
+ * SFT-log-prob baselines (and majority vote / pass@N for BoN). Results go to
+ * `results/rm/<run_id>/` (`config.json`, `results.jsonl` as records complete, `results.json`).
+ *
+ * ```
+ * deno run -A lib/cli/rm.ts --rm dpo|implicit_prm|ipvrm [--weighting uniform|early|late]
+ *   [--margin M] [--reduction sequence|token] [--switches paper|repo]
+ *   [--preset smoke|default|gpu] [--seed N] [--backend B] [--rebuild] [--out DIR]
+ * ```
+ * `--seed N` seeds the RM's shuffle/held-out split AND the RM data's sampling (testbed.md:
+ * seeds must vary both); N = 1 uses the pipeline's default RM data.
+ * @module
+ */
+import { initBackendFromArgs } from "../backend.ts";
+import { ArtifactCache } from "../run/cache.ts";
+import { formatDuration } from "../run/progress.ts";
+import { openJsonl, saveResolvedConfig } from "../run/results.ts";
+import { formatRunId } from "../run/run_id.ts";
+import {
+  buildBonSet,
+  buildProcessBenchSet,
+  readBonSet,
+  readProcessBenchSet,
+} from "../pipeline/eval_sets.ts";
+import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
+import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
+import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
+import {
+  resolveRMConfig,
+  RM_KINDS,
+  type RMKind,
+  type SwitchPreset,
+  variantName,
+} from "../rm/config.ts";
+import type { Reduction, Weighting } from "../rm/losses.ts";
+import { disposePair } from "../rm/score.ts";
+import { getOrTrainRewardModel } from "../rm/train.ts";
+import {
+  type BonReport,
+  evaluateBestOfN,
+  evaluateProcessBench,
+  type PbReport,
+} from "../rm/evaluate.ts";
+import { bonProblemsFrom, pbRowsFrom, rmRolloutsFrom } from "../rm/_pipeline.ts";
+
+function argValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === name) return args[i + 1];
+    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function oneOf<T extends string>(
+  args: readonly string[],
+  name: string,
+  allowed: readonly T[],
+  dflt?: T,
+): T | undefined {
+  const v = argValue(args, name);
+  if (v === undefined) return dflt;
+  if (!allowed.includes(v as T)) {
+    throw new RangeError(
+      `Invalid ${name}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v as T;
+}
+
+function numberArg(
+  args: readonly string[],
+  name: string,
+  check: (n: number) => boolean,
+  what: string,
+): number | undefined {
+  const v = argValue(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!check(n)) {
+    throw new RangeError(`Invalid ${name}: expected ${what}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+const pct = (
+  x: number | undefined,
+) => (x === undefined || !Number.isFinite(x) ? "   -  " : (100 * x).toFixed(1).padStart(6));
+
+/** Prints the oracle-mode F1 table (RM process/prefix beside both baselines). */
+export function formatPbTable(
+  rep: PbReport,
+  mode: "oracle" | "transfer" | "compat" = "oracle",
+): string {
+  const head = [
+    "scorer".padEnd(14),
+    ...rep.buckets.map((b) => b.slice(0, 8).padStart(9)),
+    "     avg",
+  ].join("");
+  const lines = [`ProcessBench analogue F1 (%) [${mode}], ${rep.rows} rows`, head];
+  for (const s of ["rm_process", "rm_prefix", "sft_logprob", "random"] as const) {
+    const m = rep.scorers[s][mode];
+    lines.push(
+      [
+        s.padEnd(14),
+        ...rep.buckets.map((b) => pct(m.byBucket[b]).padStart(9)),
+        pct(m.mean).padStart(8),
+      ].join(""),
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Prints the best-of-N table per split and averaged. */
+export function formatBonTable(rep: BonReport): string {
+  const cols = rep.splits.flatMap((s) => rep.ns.map((n) => `${s.slice(0, 6)}@${n}`));
+  const lines = [
+    `Best-of-N accuracy (%)`,
+    ["picker".padEnd(12), ...cols.map((c) => c.padStart(11)), "     avg"].join(""),
+  ];
+  for (const p of ["rm", "rm_min", "sft_logprob", "random", "majority", "pass"] as const) {
+    if (rep.average[p] === undefined) continue;
+    const vals = rep.splits.flatMap((s) => rep.ns.map((n) => rep.bySplit[s]![p]!.byN[String(n)]));
+    lines.push(
+      [p.padEnd(12), ...vals.map((v) => pct(v).padStart(11)), pct(rep.average[p]).padStart(8)].join(
+        "",
+      ),
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  let kind: RMKind, preset: PresetName, switches: SwitchPreset;
+  let weighting: Weighting | undefined,
+    reduction: Reduction | undefined,
+    margin: number | undefined,
+    seed: number;
+  try {
+    const k = oneOf(args, "--rm", RM_KINDS);
+    if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
+    kind = k;
+    preset = oneOf(args, "--preset", PRESET_NAMES, "default")!;
+    switches = oneOf(args, "--switches", ["paper", "repo"] as const, "paper")!;
+    weighting = oneOf(args, "--weighting", ["uniform", "early", "late"] as const);
+    reduction = oneOf(args, "--reduction", ["sequence", "token"] as const);
+    margin = numberArg(args, "--margin", (n) => Number.isFinite(n) && n >= 0, "a number >= 0");
+    seed = numberArg(args, "--seed", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1") ?? 1;
+    if (kind !== "ipvrm" && (weighting || margin !== undefined || reduction)) {
+      throw new RangeError(
+        `Invalid --weighting/--margin/--reduction: only --rm ipvrm takes them, got --rm ${kind}`,
+      );
+    }
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
+  const rmConfig = resolveRMConfig({ budget: preset, switches }, {
+    kind,
+    seed,
+    ipvrm: {
+      ...(weighting ? { weighting } : {}),
+      ...(margin !== undefined ? { margin } : {}),
+      ...(reduction ? { reduction } : {}),
+    },
+  });
+  const pipeline = resolvePipelineConfig(preset, seed === 1 ? {} : { rmData: { seed } });
+  const backend = await initBackendFromArgs(args);
+  const cache = new ArtifactCache();
+  const variant = `${variantName(rmConfig)}-${preset}${switches === "repo" ? "-repo" : ""}`;
+  const runId = formatRunId({ ablation: "rm", variant, seed });
+  const outDir = argValue(args, "--out") ?? `results/rm/${runId}`;
+  const t0 = performance.now();
+  console.log(`run ${runId}: backend ${backend.name}, cache ${cache.root}`);
+
+  const { sft } = await buildPolicy(pipeline, { cache });
+  const loadSft = () => loadPolicy(sft, { config: pipeline });
+  const dataArt = await buildRmData(pipeline, { sft, cache });
+  const data = await readRmData(dataArt);
+  const pbArt = await buildProcessBenchSet(pipeline, { sft, cache });
+  const bonArt = await buildBonSet(pipeline, { sft, cache });
+  console.log(
+    `data: ${data.rollouts.length} rollouts / ${data.pairs.length} prompts (key ${
+      dataArt.key.slice(0, 12)
+    })`,
+  );
+  if (data.pairs.length === 0) {
+    console.error(
+      `No mixed-outcome prompt in the RM data of preset "${preset}" (summary ${
+        JSON.stringify(data.summary)
+      }): ` +
+        `the SFT policy is all-right or all-wrong on every prompt, so there is nothing to train an RM on.`,
+    );
+    Deno.exit(3);
+  }
+
+  await saveResolvedConfig(outDir, {
+    runId,
+    rm: rmConfig,
+    pipelinePreset: preset,
+    keys: { sft: sft.key, rmData: dataArt.key, processbench: pbArt.key, bon: bonArt.key },
+    backend: backend.name,
+  }, { onMismatch: "overwrite" });
+  const jsonl = await openJsonl(`${outDir}/results.jsonl`);
+  const tTrain = performance.now();
+  const { pair, artifact, history } = await getOrTrainRewardModel(
+    loadSft,
+    rmRolloutsFrom(data.rollouts),
+    {
+      config: rmConfig,
+      sftKey: sft.key,
+      dataKey: dataArt.key,
+      cache,
+      rebuild: args.includes("--rebuild"),
+      onEpoch: (r) => jsonl.append({ type: "epoch", runId, ...r }),
+    },
+  );
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  if (artifact.hit) {
+    for (const r of history) await jsonl.append({ type: "epoch", runId, cached: true, ...r });
+  }
+  console.log(
+    `RM ${artifact.hit ? "loaded from cache" : "trained"} (key ${artifact.key.slice(0, 12)}) in ${
+      formatDuration(trainSeconds)
+    }`,
+  );
+  try {
+    const tEval = performance.now();
+    const pbRows = pbRowsFrom(await readProcessBenchSet(pbArt));
+    const pb = await evaluateProcessBench(pair, pbRows, {
+      beta: rmConfig.beta,
+      batchSize: rmConfig.train.scoreBatch,
+      seed,
+    });
+    await jsonl.append({ type: "processbench", runId, ...pb });
+    const bonSet = await readBonSet(bonArt);
+    const ns = [4, 16, 64].filter((n) => n <= pipeline.evalSets.bonN);
+    const bon = await evaluateBestOfN(pair, bonProblemsFrom(bonSet.problems, bonSet.rollouts), {
+      score: kind === "ipvrm" ? "final_mean_value" : "sum",
+      beta: rmConfig.beta,
+      ns: ns.length ? ns : [pipeline.evalSets.bonN],
+      batchSize: rmConfig.train.scoreBatch,
+      seed,
+    });
+    await jsonl.append({ type: "bon", runId, ...bon });
+    const evalSeconds = (performance.now() - tEval) / 1000;
+    const summary = {
+      runId,
+      kind,
+      variant,
+      seed,
+      rmKey: artifact.key,
+      cached: artifact.hit,
+      trainSeconds,
+      evalSeconds,
+      history,
+      processbench: pb,
+      bon,
+    };
+    await Deno.writeTextFile(`${outDir}/results.json`, JSON.stringify(summary, null, 1) + "\n");
+    console.log("\n" + formatPbTable(pb, "oracle"));
+    console.log("\n" + formatPbTable(pb, "transfer"));
+    console.log("\n" + formatBonTable(bon));
+    console.log(
+      `\nresults in ${outDir} (total ${formatDuration((performance.now() - t0) / 1000)})`,
+    );
+  } finally {
+    await jsonl.close();
+    disposePair(pair);
+  }
+  Deno.exit(0);
+}
