@@ -98,11 +98,17 @@ function logThreshold(pMin: number): number {
   return pMin > 0 ? Math.log(pMin) : -Infinity;
 }
 
-/** `x[b,l,ids[b,l,k]]` without gradient (batched gather). `[B,L,V], [B,L,K] -> [B,L,K]`. */
+/**
+ * `x[b,l,ids[b,l,k]]` without gradient. `[B,L,V], [B,L,K] -> [B,L,K]`. A 1-D gather over
+ * flat offsets `(b·L + l)·V + id`: the batched form (`batchDims = 1`) reads out of bounds or
+ * gives wrong values on tfjs-backend-wasm 4.22 (tensorflow/tfjs#8658).
+ */
 function gatherLastAxis(x: tf.Tensor3D, ids: tf.Tensor): tf.Tensor3D {
   const [b, l, v] = x.shape;
   const k = ids.shape[2]!;
-  return tf.gather(x.reshape([b * l, v]), ids.reshape([b * l, k]), 1, 1).reshape([b, l, k]);
+  const rows = tf.range(0, b * l, 1, "int32").mul(tf.scalar(v, "int32")).reshape([b * l, 1]);
+  const flat = ids.toInt().reshape([b * l, k]).add(rows).reshape([b * l * k]);
+  return tf.gather(x.reshape([b * l * v]), flat).reshape([b, l, k]);
 }
 
 /**

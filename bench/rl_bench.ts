@@ -1,0 +1,172 @@
+/**
+ * Cost of one RL update step (methods.md B15 steps 5–10) of GRPO + IPVRM against DistRL on
+ * the SAME batch: the rollouts are fixed (synthetic token rows of the default preset's
+ * shape), so only the update differs: DistRL adds the candidate set (one full-distribution
+ * forward replaces the sampled-token forward), the candidate log-probs in the RM rescoring,
+ * and the distribution branch of the policy loss. Both start from the same weights and
+ * optimiser states every repetition.
+ *
+ * Prints JSON lines `{workload, ms, peak_bytes, ...}` (median of `--reps` after a warm-up;
+ * `peak_bytes` = tf.profile's peak over the step minus the bytes held before it), then a
+ * `{ratio: ...}` line per DistRL variant against GRPO + IPVRM. Targets (issue "RL"): time
+ * <= 1.15x, peak memory <= 1.05x.
+ *
+ * ```
+ * deno run -A bench/rl_bench.ts [--preset smoke|default] [--reps N] [--backend B]
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackendFromArgs } from "../lib/backend.ts";
+import { createLM, exportWeights, importWeights, type TinyLM } from "../lib/model/lm.ts";
+import { createOptimizer } from "../lib/model/train.ts";
+import { Rng } from "../lib/prng.ts";
+import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";
+import { resolveRLConfig, type RLConfig } from "../lib/rl/config.ts";
+import { type RLModels, updateOnBatch } from "../lib/rl/step.ts";
+import {
+  buildBatch,
+  disposeBatch,
+  type RLBatch,
+  type Rollouts,
+  testbedTask,
+} from "../lib/rl/_rollout.ts";
+import { EOS_ID } from "../lib/testbed/tokenizer.ts";
+
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+const preset = (arg("--preset") ?? "default") as "smoke" | "default";
+const reps = Number(arg("--reps") ?? 3);
+await initBackendFromArgs(Deno.args, { log: () => {} });
+const pipeline = resolvePipelineConfig(preset);
+const lm = pipeline.model;
+
+/** Synthetic rollouts with the shape of a real step: prompts 8–20 tokens, responses 20–70. */
+function fixedBatch(c: RLConfig, seed: number): RLBatch {
+  const rng = new Rng(seed);
+  const g = c.budget.groupSize, p = c.budget.promptsPerStep;
+  const prompts: number[][] = [], responses: number[][] = [], labels: number[] = [];
+  for (let k = 0; k < p; k++) {
+    const prompt = [1, ...Array.from({ length: 7 + rng.int(13) }, () => 3 + rng.int(lm.vocab - 3))];
+    for (let j = 0; j < g; j++) {
+      const n = Math.min(20 + rng.int(51), lm.context - prompt.length) - 1;
+      prompts.push(prompt);
+      responses.push([...Array.from({ length: n }, () => 3 + rng.int(lm.vocab - 3)), EOS_ID]);
+      labels.push(j === 0 ? 1 : j === 1 ? 0 : rng.int(2)); // mixed groups
+    }
+  }
+  const roll: Rollouts = {
+    problems: Array.from({ length: p }, () => ({ start: 0, ops: [], modulus: 7 })),
+    groupSize: g,
+    prompts,
+    responses,
+    truncated: responses.map(() => false),
+    labels,
+  };
+  return buildBatch(roll, Array.from({ length: p }, (_, k) => k));
+}
+
+interface Workload {
+  name: string;
+  config: RLConfig;
+}
+
+const base = { pipeline: preset } as const;
+const workloads: Workload[] = [
+  { name: "rl_step_grpo_ipvrm", config: resolveRLConfig({ ...base, method: "grpo_ipvrm" }) },
+  { name: "rl_step_distrl", config: resolveRLConfig({ ...base, method: "distrl" }) },
+  {
+    name: "rl_step_distrl_repo",
+    config: resolveRLConfig({ ...base, method: "distrl", preset: "repo" }),
+  },
+];
+
+const policy0 = await exportWeights(createLM(lm, { rng: new Rng(1) }));
+const rm0 = await exportWeights(createLM(lm, { rng: new Rng(2) }));
+const batch = fixedBatch(workloads[0]!.config, 7);
+
+function freshModels(c: RLConfig, policy: TinyLM, rm: TinyLM): RLModels {
+  importWeights(policy, policy0);
+  importWeights(rm, rm0);
+  return {
+    policy,
+    policyOpt: createOptimizer({
+      kind: "adamw",
+      lr: c.budget.policyLr,
+      weightDecay: 0.01,
+      maxGradNorm: 1,
+    }),
+    rm,
+    rmOpt: createOptimizer({ kind: "adamw", lr: c.budget.rmLr, maxGradNorm: c.budget.rmGradClip }),
+    sft: null,
+  };
+}
+
+const policy = createLM(lm, { rng: new Rng(1) }), rm = createLM(lm, { rng: new Rng(2) });
+const results: Record<string, { ms: number; peak: number; cand: number }> = {};
+const times: Record<string, number[]> = {};
+const cands: Record<string, number> = {};
+async function once(w: Workload, profile: boolean): Promise<number> {
+  const m = freshModels(w.config, policy, rm);
+  const opts = { config: w.config, task: testbedTask(), rng: new Rng(1) };
+  try {
+    if (profile) {
+      const held = tf.memory().numBytes;
+      const prof = await tf.profile(async () => void await updateOnBatch(m, batch, opts));
+      return prof.peakBytes - held;
+    }
+    const t = performance.now();
+    const out = await updateOnBatch(m, batch, opts);
+    cands[w.name] = out["cand/size"] ?? NaN;
+    return performance.now() - t;
+  } finally {
+    m.policyOpt.dispose();
+    m.rmOpt?.dispose();
+  }
+}
+// interleaved repetitions (r = 0 warms up), so load drift on a shared machine hits all alike
+for (let r = 0; r <= reps; r++) {
+  for (const w of workloads) {
+    const ms = await once(w, false);
+    if (r > 0) (times[w.name] ??= []).push(ms);
+  }
+}
+for (const w of workloads) {
+  const peak = await once(w, true); // profiling slows the step: memory measured separately
+  const ts = (times[w.name] ?? []).sort((a, b) => a - b);
+  const ms = ts[Math.floor(ts.length / 2)] ?? NaN;
+  const cand = cands[w.name] ?? NaN;
+  results[w.name] = { ms, peak, cand };
+  const [b, t] = batch.tokens.shape;
+  console.log(JSON.stringify({
+    workload: w.name,
+    ms: Math.round(ms),
+    ms_all: ts.map(Math.round),
+    peak_bytes: peak,
+    rows: b,
+    columns: t,
+    candidate_set: w.config.switches.alpha > 0 ? w.config.switches.candidateSet : null,
+    mean_candidates: Number.isFinite(cand) ? cand : null,
+    backend: tf.getBackend(),
+    preset,
+    reps,
+  }));
+}
+const g = results["rl_step_grpo_ipvrm"]!;
+for (const name of ["rl_step_distrl", "rl_step_distrl_repo"]) {
+  const d = results[name]!;
+  console.log(JSON.stringify({
+    ratio: `${name}/rl_step_grpo_ipvrm`,
+    time: Math.round((d.ms / g.ms) * 1000) / 1000,
+    peak_bytes: Math.round((d.peak / g.peak) * 1000) / 1000,
+    target_time: 1.15,
+    target_peak_bytes: 1.05,
+  }));
+}
+disposeBatch(batch);
+policy.dispose();
+rm.dispose();
+Deno.exit(0);

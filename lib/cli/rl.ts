@@ -1,0 +1,177 @@
+/**
+ * One RL run on the testbed (testbed.md "RL"; methods.md B15): loads the SFT policy and the
+ * offline RM of the chosen kind from the artifact cache (building them when missing), then
+ * runs GRPO / GRPO + RM / PRIME / DistRL with online RM updates, resumably. Results go to
+ * `results/rl/<run_id>/`: `config.json`, `metrics.jsonl` (docs/metrics.md), `ckpt/`.
+ *
+ * ```
+ * deno run -A lib/cli/rl.ts --method grpo|grpo_ipvrm|prime|distrl [--preset smoke|default|gpu]
+ *   [--switches paper|repo] [--seed N] [--rm ipvrm|implicit_prm|dpo] [--ref old|sft]
+ *   [--rm-update before|after|none] [--p-min X] [--no-adb] [--no-dlw] [--steps N]
+ *   [--backend B] [--out DIR]
+ * ```
+ * Run it again with the same arguments to resume a killed run.
+ * @module
+ */
+import { initBackendFromArgs } from "../backend.ts";
+import { ArtifactCache } from "../run/cache.ts";
+import { formatDuration } from "../run/progress.ts";
+import { formatRunId } from "../run/run_id.ts";
+import { buildAvgSet, readAvgSet } from "../pipeline/eval_sets.ts";
+import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
+import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
+import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
+import { resolveRMConfig } from "../rm/config.ts";
+import { getOrTrainRewardModel } from "../rm/train.ts";
+import { rmRolloutsFrom } from "../rm/_pipeline.ts";
+import { sampleProblems } from "../testbed/splits.ts";
+import {
+  type Method,
+  METHODS,
+  resolveRLConfig,
+  type RLConfigInput,
+  type RLSwitches,
+  RM_KINDS,
+  type RmKind,
+  variantName,
+} from "../rl/config.ts";
+import { runRL } from "../rl/run.ts";
+import type { EvalSet } from "../rl/_eval.ts";
+
+function argValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === name) return args[i + 1];
+    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function oneOf<T extends string>(
+  args: readonly string[],
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  const v = argValue(args, name);
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) {
+    throw new RangeError(
+      `Invalid ${name}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v as T;
+}
+
+function numberArg(
+  args: readonly string[],
+  name: string,
+  ok: (n: number) => boolean,
+  what: string,
+) {
+  const v = argValue(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!ok(n)) throw new RangeError(`Invalid ${name}: expected ${what}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Parses the command line into a config input (throws naming the flag). */
+export function parseArgs(
+  args: readonly string[],
+): { input: RLConfigInput; variantTags: string[] } {
+  const method = oneOf(args, "--method", METHODS) as Method | undefined;
+  if (!method) {
+    throw new RangeError(`Invalid --method: expected one of ${METHODS.join(", ")} (required)`);
+  }
+  const switches: Partial<RLSwitches> = {};
+  const tags: string[] = [];
+  const ref = oneOf(args, "--ref", ["old", "sft"] as const);
+  if (ref) (switches.ref = ref), tags.push(`ref${ref}`);
+  const upd = oneOf(args, "--rm-update", ["before", "after", "none"] as const);
+  if (upd) (switches.rmUpdate = upd), tags.push(`rm${upd}`);
+  const pMin = numberArg(args, "--p-min", (n) => n > 0 && n < 1, "a probability in (0, 1)");
+  if (pMin !== undefined) {
+    (switches.pMin = pMin), tags.push(`pmin${String(pMin).replace(".", "p")}`);
+  }
+  if (args.includes("--no-adb")) (switches.adb = false), tags.push("noadb");
+  if (args.includes("--no-dlw")) (switches.dlw = "off"), tags.push("nodlw");
+  const steps = numberArg(args, "--steps", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1");
+  const input: RLConfigInput = {
+    method,
+    pipeline: oneOf(args, "--preset", PRESET_NAMES) ?? "default",
+    preset: oneOf(args, "--switches", ["paper", "repo"] as const) ?? "paper",
+    seed: numberArg(args, "--seed", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1") ?? 1,
+    switches,
+    ...(steps !== undefined ? { budget: { steps } } : {}),
+  };
+  const rm = oneOf(args, "--rm", RM_KINDS) as RmKind | undefined;
+  if (rm) input.rm = rm;
+  return { input, variantTags: tags };
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  let parsed;
+  let config;
+  try {
+    parsed = parseArgs(args);
+    config = resolveRLConfig(parsed.input);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
+  const preset = config.pipeline as PresetName;
+  const pipeline = resolvePipelineConfig(preset);
+  const backend = await initBackendFromArgs(args);
+  const cache = new ArtifactCache();
+  const variant = [variantName(config), preset, ...parsed.variantTags].join("-");
+  const runId = formatRunId({ ablation: "rl", variant, seed: config.seed });
+  const outDir = argValue(args, "--out") ?? `results/rl/${runId}`;
+  const t0 = performance.now();
+  console.log(`run ${runId}: backend ${backend.name}, cache ${cache.root}`);
+
+  const { sft } = await buildPolicy(pipeline, { cache });
+  const loadSft = () => loadPolicy(sft, { config: pipeline });
+  const policy = await loadSft();
+  let rm = null;
+  if (config.rm) {
+    // the offline RM of this kind (the RL's initial RM), trained with the paper switches
+    const dataArt = await buildRmData(pipeline, { sft, cache });
+    const data = await readRmData(dataArt);
+    const rmConfig = resolveRMConfig({ budget: preset, switches: "paper" }, { kind: config.rm });
+    const { pair, artifact } = await getOrTrainRewardModel(loadSft, rmRolloutsFrom(data.rollouts), {
+      config: rmConfig,
+      sftKey: sft.key,
+      dataKey: dataArt.key,
+      cache,
+    });
+    pair.ref.dispose();
+    rm = pair.rm;
+    console.log(`initial RM: offline ${config.rm} (key ${artifact.key.slice(0, 12)})`);
+  }
+  const avg = await readAvgSet(await buildAvgSet(pipeline, { cache }));
+  const evalSets: EvalSet[] = pipeline.split.policyEval.map((b) => ({
+    name: b.name,
+    problems: avg.filter((p) => p.split === b.name).map((p) => p.problem),
+  }));
+  const task = pipeline.task, split = pipeline.split;
+  const bucket = { name: "train", minSteps: task.minSteps, maxSteps: task.maxSteps };
+  const r = await runRL({
+    config,
+    dir: outDir,
+    policy,
+    rm,
+    evalSets,
+    drawProblems: (rng, n) =>
+      sampleProblems(rng, { role: "train", bucket, n, unique: false, task, split }),
+  });
+  const e = r.lastEval as { mean: { avg: number } } | null;
+  console.log(
+    `done: ${r.step} steps (resumed from ${r.resumedFrom}); avg@${config.budget.evalK} ` +
+      `${e ? (100 * e.mean.avg).toFixed(1) : "-"}%; results in ${outDir} ` +
+      `(total ${formatDuration((performance.now() - t0) / 1000)})`,
+  );
+  policy.dispose();
+  rm?.dispose();
+  Deno.exit(0);
+}

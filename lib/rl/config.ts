@@ -1,0 +1,563 @@
+/**
+ * Typed configuration of the RL stage (methods.md B7–B17, (c), (e); testbed.md "RL"):
+ * {@linkcode RLConfig}, the switch presets {@linkcode SWITCH_PRESETS} (`paper` / `repo`,
+ * one entry per methods.md (e) item), the budgets per pipeline preset
+ * {@linkcode BUDGET_PRESETS} and one {@linkcode resolveRLConfig} that applies, in order:
+ * switch preset -> the method's defaults -> the caller's overrides -> the method's forced
+ * switches, then checks every invariant with a message naming the field.
+ *
+ * Methods (paper Sec. 3.2–3.3, 4.3; Table 5 rows):
+ * - `grpo`: GRPO with the verifiable reward only (B10 outcome term; `gaeCoef 0`, no RM).
+ * - `grpo_ipvrm`: GRPO + an online implicit RM: GAE over the TD of the sampled tokens
+ *   (B9–B10), `alpha 0`, K = 1 (no candidate set is built). With `rm: "dpo" | "implicit_prm"`
+ *   it is Table 6's "GRPO w/ DPO-RM / Implicit PRM".
+ * - `prime`: PRIME-style baseline (B16): Implicit PRM updated online with cross-entropy,
+ *   RLOO process + outcome rewards, batch-whitened returns.
+ * - `distrl`: DistRL (Eq. 14): token branch + `alpha` x distribution branch over the
+ *   candidate set, TD advantages from the updated RM (B9–B13).
+ * @module
+ */
+import type { Aggregation } from "./policy_loss.ts";
+import type { CandidateMode } from "./candidates.ts";
+import type { GaeNorm } from "./advantages.ts";
+import type { DlwMode } from "./adb_dlw.ts";
+
+/** RL method (module doc). */
+export type Method = "grpo" | "grpo_ipvrm" | "prime" | "distrl";
+/** Every method. */
+export const METHODS: readonly Method[] = ["grpo", "grpo_ipvrm", "prime", "distrl"];
+/** Reward model kind of the online RM (Table 6 combinations). */
+export type RmKind = "ipvrm" | "implicit_prm" | "dpo";
+/** Every RM kind. */
+export const RM_KINDS: readonly RmKind[] = ["ipvrm", "implicit_prm", "dpo"];
+/** Switch preset (methods.md (e)). */
+export type SwitchPreset = "paper" | "repo";
+/** Pipeline preset whose budget applies (testbed.md "Presets"). */
+export type PipelinePreset = "smoke" | "default" | "gpu";
+/** Reference of the log-ratio in the RM update and the TD advantages together (App. B, B14, e13). */
+export type RefChoice = "old" | "sft";
+/** When the online RM is updated relative to rescoring (B15, e14). */
+export type RmUpdate = "before" | "after" | "none";
+
+/** Every switch of methods.md (e) that the RL step reads. */
+export interface RLSwitches {
+  /** e1: GAE input normalisation, `"group"` (paper Eq. 26–28) or `"batch_mean_sigma_v"` (repo). */
+  gaeNorm: GaeNorm;
+  /** e2: whiten the GAE over the batch (repo; recommended for both, e4). */
+  whitenGae: boolean;
+  /** e3: `c_gae` (repo 0.05; literal Eq. 13 = 1 without whitening). */
+  gaeCoef: number;
+  /** B10: `c_out`, coefficient of the GRPO outcome term (1 in both). */
+  outcomeCoef: number;
+  /** e5: candidate set, `"threshold"` (paper Sec. 3.2) or `"sampled_plus_topk"` (repo B8). */
+  candidateSet: CandidateMode;
+  /** e5: cap K of `"sampled_plus_topk"` (repo 5); null = uncapped (paper). */
+  topK: number | null;
+  /** B8: P_min (App. C, D: 0.1). */
+  pMin: number;
+  /** e7, e8: dual clip c for A < 0 in both branches (repo 3); null = off (paper). */
+  dualClip: number | null;
+  /** e9: `"sequence"` (paper Eq. 11–12) or `"token"` (repo token-mean). */
+  lossAgg: Aggregation;
+  /** e10: zero the TD of the last valid token and drop it from the candidate set. */
+  dropLastTd: boolean;
+  /** e11: DLW `"paper"` (1−μ / μ), `"normalized"` (repo, sums to n), `"off"`. */
+  dlw: DlwMode;
+  /** B14: ADB margins `m ∓ V(x)` (Eq. 15). */
+  adb: boolean;
+  /** e12: uniform-outcome groups get RM weight 0 (repo). */
+  rmSkipUniform: boolean;
+  /** e13, App. B: reference of the RM update and the TD (`"old"` = behaviour policy). */
+  ref: RefChoice;
+  /** e14: online RM update `"before"` rescoring (repo/PRIME), `"after"` the policy update, `"none"`. */
+  rmUpdate: RmUpdate;
+  /** B13: α of the distribution branch (App. C: 0.1). */
+  alpha: number;
+  /** B11: token-branch lower clip ε_low (DAPO, App. C: 0.2). */
+  epsLow: number;
+  /** B11: token-branch upper clip ε_high (App. C: 0.28). */
+  epsHigh: number;
+  /** e7: symmetric distribution-branch clip (repo `clip_ratio` 0.2). */
+  distEps: number;
+}
+
+/**
+ * Switch presets (STYLE 7). `paper` follows the text; `repo` the released code ([IPVRM]
+ * `dl_core_algos.py`, `dl_dp_actor.py`, `dl_ray_trainer.py`, `distrl_config.yaml`).
+ * Both keep `whitenGae: true, gaeCoef: 0.05` and `dropLastTd: true` as methods.md e4 and
+ * e10 recommend (the literal Eq. 13 is the ablation `{whitenGae: false, gaeCoef: 1}`).
+ */
+export const SWITCH_PRESETS: Readonly<Record<SwitchPreset, Readonly<RLSwitches>>> = {
+  paper: {
+    gaeNorm: "group", // Eq. 26–28: per-prompt mean/std of the TD
+    whitenGae: true, // e4 recommendation (paper: none)
+    gaeCoef: 0.05, // e4 recommendation (paper Eq. 13: 1)
+    outcomeCoef: 1, // Eq. 13
+    candidateSet: "threshold", // Sec. 3.2: {v : π_old(v|s) >= P_min}
+    topK: null, // uncapped
+    pMin: 0.1, // App. C, D
+    dualClip: null, // not in the paper
+    lossAgg: "sequence", // Eq. 11–12: (1/T_b) Σ_t, then batch mean
+    dropLastTd: true, // e10 recommendation: the outcome is in the GRPO term
+    dlw: "paper", // Sec. 3.3: w = 1−μ (correct), μ (wrong)
+    adb: true, // Eq. 15
+    rmSkipUniform: false, // paper is silent: the formulas apply (paper DLW gives 0 anyway)
+    ref: "old", // Sec. 3.2, App. B
+    rmUpdate: "before", // e14
+    alpha: 0.1, // App. C
+    epsLow: 0.2, // App. C
+    epsHigh: 0.28, // App. C
+    distEps: 0.2, // e7
+  },
+  repo: {
+    gaeNorm: "batch_mean_sigma_v", // dl_core_algos.py compute_distrl_advantages_and_returns
+    whitenGae: true, // verl masked_whiten
+    gaeCoef: 0.05, // reward_gae_coef
+    outcomeCoef: 1, // reward_gt_coef
+    candidateSet: "sampled_plus_topk", // dl_dp_actor.py topk_with_forced_top1
+    topK: 5, // candidate_top_k
+    pMin: 0.1, // candidate_min_p (strict >)
+    dualClip: 3, // verl clip_ratio_c
+    lossAgg: "token", // loss_agg_mode: token-mean
+    dropLastTd: true, // last valid TD zeroed
+    dlw: "normalized", // build_prompt_group_weight_margin_tensors
+    adb: true, // use_adb
+    rmSkipUniform: true, // uniform groups weight 0
+    ref: "old", // ref_model_type: old, reuse_ref
+    rmUpdate: "before", // update: before
+    alpha: 0.1, // distrl_loss_coef
+    epsLow: 0.2,
+    epsHigh: 0.28,
+    distEps: 0.2, // clip_ratio
+  },
+};
+
+/** Budgets of one pipeline preset (testbed scale; methods.md (c) "our default"). */
+export interface RLBudget {
+  /** RL steps. */
+  steps: number;
+  /** Prompt groups kept per step after filtering (paper: 256). */
+  promptsPerStep: number;
+  /** Rollouts per prompt n (paper App. C: 4). */
+  groupSize: number;
+  /** Prompts drawn per step = `promptsPerStep · oversample` (paper: 512 → 256, i.e. 2). */
+  oversample: number;
+  /** Prompt groups per policy mini-batch (one optimiser step each, one epoch). */
+  miniBatchPrompts: number;
+  /** Prompt groups per online-RM mini-batch. */
+  rmMiniBatchPrompts: number;
+  /** Policy AdamW learning rate (constant). */
+  policyLr: number;
+  /** Policy AdamW weight decay (verl default 0.01). */
+  policyWeightDecay: number;
+  /** Policy gradient clip (B15: 1.0). */
+  policyGradClip: number;
+  /** Online RM AdamW learning rate (repo 2e-6, paper 1e-4 with LoRA: tuned for the testbed). */
+  rmLr: number;
+  /** Online RM gradient clip (repo 10; PRIME 1). */
+  rmGradClip: number;
+  /** Rollout temperature (keep 1: methods.md (f)). */
+  rolloutTemperature: number;
+  /** Longest response in tokens (EOS included), capped by the context. */
+  maxResponseTokens: number;
+  /** Rows per sampling call. */
+  samplingBatch: number;
+  /** avg@k every this many steps (and at the end). */
+  evalEvery: number;
+  /** k of avg@k (d3: 8). */
+  evalK: number;
+  /** avg@k temperature (d3: 0.6). */
+  evalTemperature: number;
+  /** avg@k nucleus (d3: 0.95). */
+  evalTopP: number;
+  /** Problems per policy-eval split. */
+  evalProblemsPerSplit: number;
+  /** Checkpoint (policy, RM, optimisers, RNG, step) every this many steps (and at the end). */
+  checkpointEvery: number;
+}
+
+const DEFAULT_BUDGET: RLBudget = {
+  steps: 40,
+  promptsPerStep: 32,
+  groupSize: 4,
+  oversample: 2,
+  miniBatchPrompts: 16,
+  rmMiniBatchPrompts: 32,
+  policyLr: 1e-4,
+  policyWeightDecay: 0.01,
+  policyGradClip: 1,
+  rmLr: 5e-5,
+  rmGradClip: 10,
+  rolloutTemperature: 1,
+  maxResponseTokens: 96,
+  samplingBatch: 512,
+  evalEvery: 20,
+  evalK: 8,
+  evalTemperature: 0.6,
+  evalTopP: 0.95,
+  evalProblemsPerSplit: 40,
+  checkpointEvery: 5,
+};
+
+/** Budgets per pipeline preset (`smoke`: seconds, numbers meaningless but finite). */
+export const BUDGET_PRESETS: Readonly<Record<PipelinePreset, Readonly<RLBudget>>> = {
+  smoke: {
+    ...DEFAULT_BUDGET,
+    steps: 3,
+    promptsPerStep: 4,
+    miniBatchPrompts: 2,
+    rmMiniBatchPrompts: 2,
+    policyLr: 1e-3,
+    rmLr: 1e-3,
+    maxResponseTokens: 24,
+    samplingBatch: 64,
+    evalEvery: 2,
+    evalK: 2,
+    evalProblemsPerSplit: 2,
+    checkpointEvery: 1,
+  },
+  default: DEFAULT_BUDGET,
+  gpu: {
+    ...DEFAULT_BUDGET,
+    steps: 200,
+    promptsPerStep: 128,
+    miniBatchPrompts: 32,
+    rmMiniBatchPrompts: 64,
+    samplingBatch: 2048,
+    evalEvery: 25,
+    evalProblemsPerSplit: 100,
+    checkpointEvery: 10,
+  },
+};
+
+/** Per-kind RM hyperparameters (methods.md (c)). */
+export interface RmHyper {
+  /** β of `V_t = β Σ ℓ` (IPVRM 10; DPO-RM / Implicit PRM 0.05). */
+  beta: number;
+  /** Base margin m (IPVRM 5; Implicit PRM 0 = Eq. 4; DPO γ 0). */
+  margin: number;
+}
+
+/** Defaults per RM kind. */
+export const RM_HYPER: Readonly<Record<RmKind, Readonly<RmHyper>>> = {
+  ipvrm: { beta: 10, margin: 5 },
+  implicit_prm: { beta: 0.05, margin: 0 },
+  dpo: { beta: 0.05, margin: 0 },
+};
+
+/** What a caller may override (everything optional). */
+export interface RLConfigInput {
+  /** RL method. Default `"distrl"`. */
+  method?: Method;
+  /** RM kind; default per method (`ipvrm`; `prime`: `implicit_prm`; `grpo`: none). */
+  rm?: RmKind | null;
+  /** Switch preset. Default `"paper"`. */
+  preset?: SwitchPreset;
+  /** Pipeline preset of the budget. Default `"default"`. */
+  pipeline?: PipelinePreset;
+  /** Seed (>= 1). Default 1. */
+  seed?: number;
+  /** Switch overrides on top of the preset and the method's defaults. */
+  switches?: Partial<RLSwitches>;
+  /** Budget overrides. */
+  budget?: Partial<RLBudget>;
+  /** RM hyperparameter overrides. */
+  rmHyper?: Partial<RmHyper>;
+}
+
+/** A resolved config: every field present and checked. */
+export interface RLConfig {
+  method: Method;
+  /** null for `grpo` (verifiable reward only). */
+  rm: RmKind | null;
+  preset: SwitchPreset;
+  pipeline: PipelinePreset;
+  seed: number;
+  switches: RLSwitches;
+  budget: RLBudget;
+  rmHyper: RmHyper;
+  /** Derived: rows per step `B = promptsPerStep · groupSize`. */
+  batchRows: number;
+  /** Derived: prompts drawn per step. */
+  promptsDrawn: number;
+}
+
+/** Thrown for an invalid config; the message names the field. */
+export class RLConfigError extends Error {
+  override name = "RLConfigError";
+}
+
+interface MethodRule {
+  /** Applied after the preset, before the caller's overrides. */
+  defaults: Partial<RLSwitches>;
+  /** Must hold; a contradicting override is an error (with the reason). */
+  forced: Partial<RLSwitches>;
+  reason: string;
+  /** Default RM kind (null = none allowed). */
+  rm: RmKind | null;
+  /** Allowed RM kinds. */
+  rms: readonly RmKind[];
+}
+
+/** Method rules (module doc); each reason cites the equation. */
+export const METHOD_RULES: Readonly<Record<Method, MethodRule>> = {
+  grpo: {
+    defaults: {},
+    forced: { gaeCoef: 0, rmUpdate: "none", alpha: 0 },
+    reason: "GRPO w/ VR is the B10 outcome term alone (c_gae = 0, no RM update, no Dist branch)",
+    rm: null,
+    rms: [],
+  },
+  grpo_ipvrm: {
+    defaults: {},
+    forced: { alpha: 0 },
+    reason: "GRPO + IPVRM is DistRL with alpha = 0 and K = 1 (B13)",
+    rm: "ipvrm",
+    rms: RM_KINDS,
+  },
+  prime: {
+    // PRIME: CE without ADB/DLW (Table 8 baseline), frozen reference (ref_type: freeze).
+    defaults: { adb: false, dlw: "off", ref: "sft" },
+    forced: { alpha: 0 },
+    reason: "PRIME-style advantages (B16) have no distribution branch",
+    rm: "implicit_prm",
+    rms: ["implicit_prm"],
+  },
+  distrl: {
+    defaults: {},
+    forced: {},
+    reason: "",
+    rm: "ipvrm",
+    rms: RM_KINDS,
+  },
+};
+
+const SWITCH_CHOICES: Partial<Record<keyof RLSwitches, readonly string[]>> = {
+  gaeNorm: ["group", "batch_mean_sigma_v"],
+  candidateSet: ["threshold", "sampled_plus_topk"],
+  lossAgg: ["sequence", "token"],
+  dlw: ["paper", "normalized", "off"],
+  ref: ["old", "sft"],
+  rmUpdate: ["before", "after", "none"],
+};
+
+function fail(msg: string): never {
+  throw new RLConfigError(msg);
+}
+
+function choice<T extends string>(v: unknown, options: readonly T[], path: string): T {
+  if (typeof v !== "string" || !options.includes(v as T)) {
+    fail(
+      `${path}: expected one of ${options.map((o) => `"${o}"`).join(", ")}, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return v as T;
+}
+
+function known<T extends object>(over: object | undefined, def: T, path: string): void {
+  if (over === undefined) return;
+  if (typeof over !== "object" || over === null || Array.isArray(over)) {
+    fail(`${path}: expected an object, got ${JSON.stringify(over)}`);
+  }
+  const keys = Object.keys(def);
+  for (const k of Object.keys(over)) {
+    if (!keys.includes(k)) fail(`${path}.${k}: unknown field (known: ${keys.join(", ")})`);
+  }
+}
+
+function num(v: unknown, path: string, opts: { min?: number; int?: boolean; gt?: number } = {}) {
+  const ok = typeof v === "number" && Number.isFinite(v) &&
+    (opts.int ? Number.isInteger(v) : true) &&
+    (opts.min === undefined || v >= opts.min) && (opts.gt === undefined || v > opts.gt);
+  if (!ok) {
+    const what = [
+      opts.int ? "an integer" : "a finite number",
+      opts.min !== undefined ? `>= ${opts.min}` : "",
+      opts.gt !== undefined ? `> ${opts.gt}` : "",
+    ].filter(Boolean).join(" ");
+    fail(`${path}: expected ${what}, got ${JSON.stringify(v)}`);
+  }
+}
+
+function checkSwitches(s: RLSwitches): void {
+  for (const [k, opts] of Object.entries(SWITCH_CHOICES)) {
+    choice(s[k as keyof RLSwitches], opts, `switches.${k}`);
+  }
+  for (const k of ["whitenGae", "dropLastTd", "adb", "rmSkipUniform"] as const) {
+    if (typeof s[k] !== "boolean") {
+      fail(`switches.${k}: expected a boolean, got ${JSON.stringify(s[k])}`);
+    }
+  }
+  num(s.gaeCoef, "switches.gaeCoef");
+  num(s.outcomeCoef, "switches.outcomeCoef");
+  num(s.alpha, "switches.alpha", { min: 0 });
+  if (!(typeof s.pMin === "number" && s.pMin > 0 && s.pMin < 1)) {
+    fail(`switches.pMin: expected a probability in (0, 1), got ${JSON.stringify(s.pMin)}`);
+  }
+  if (s.topK !== null) num(s.topK, "switches.topK", { int: true, min: 1 });
+  if (s.dualClip !== null) num(s.dualClip, "switches.dualClip", { gt: 1 });
+  num(s.epsLow, "switches.epsLow", { gt: 0 });
+  if (s.epsLow >= 1) fail(`switches.epsLow: expected a number in (0, 1), got ${s.epsLow}`);
+  num(s.epsHigh, "switches.epsHigh", { gt: 0 });
+  num(s.distEps, "switches.distEps", { gt: 0 });
+  if (s.distEps >= 1) fail(`switches.distEps: expected a number in (0, 1), got ${s.distEps}`);
+}
+
+function checkBudget(b: RLBudget, method: Method): void {
+  for (
+    const k of [
+      "steps",
+      "promptsPerStep",
+      "groupSize",
+      "oversample",
+      "miniBatchPrompts",
+      "rmMiniBatchPrompts",
+      "maxResponseTokens",
+      "samplingBatch",
+      "evalEvery",
+      "evalK",
+      "evalProblemsPerSplit",
+      "checkpointEvery",
+    ] as const
+  ) num(b[k], `budget.${k}`, { int: true, min: 1 });
+  // GRPO statistics and RLOO need at least 2 rollouts per prompt
+  if (b.groupSize < 2) {
+    fail(`budget.groupSize: expected n >= 2 rollouts per prompt, got ${b.groupSize}`);
+  }
+  for (
+    const k of ["policyLr", "rmLr", "policyGradClip", "rmGradClip", "rolloutTemperature"] as const
+  ) {
+    num(b[k], `budget.${k}`, { gt: 0 });
+  }
+  num(b.policyWeightDecay, "budget.policyWeightDecay", { min: 0 });
+  num(b.evalTemperature, "budget.evalTemperature", { min: 0 });
+  if (!(b.evalTopP > 0 && b.evalTopP <= 1)) {
+    fail(`budget.evalTopP: expected a number in (0, 1], got ${b.evalTopP}`);
+  }
+  if (b.promptsPerStep % b.miniBatchPrompts !== 0) {
+    const B = b.promptsPerStep * b.groupSize, mb = b.miniBatchPrompts * b.groupSize;
+    fail(
+      `budget.miniBatchPrompts must divide budget.promptsPerStep (mini-batches hold whole groups): ` +
+        `B=${B}, mini-batch=${mb}, G=${b.groupSize}`,
+    );
+  }
+  if (b.promptsPerStep % b.rmMiniBatchPrompts !== 0) {
+    fail(
+      `budget.rmMiniBatchPrompts must divide budget.promptsPerStep (RM mini-batches hold whole groups): ` +
+        `promptsPerStep=${b.promptsPerStep}, rmMiniBatchPrompts=${b.rmMiniBatchPrompts}`,
+    );
+  }
+  if (method === "prime" && b.groupSize < 2) fail("budget.groupSize: RLOO needs n >= 2");
+}
+
+/**
+ * Resolves a config: switch preset -> method defaults -> overrides -> method-forced switches;
+ * derives the RM kind and the batch sizes; checks invariants (messages name the field).
+ *
+ * @example
+ * ```ts
+ * import { resolveRLConfig } from "./config.ts";
+ * const c = resolveRLConfig({ method: "grpo_ipvrm", pipeline: "smoke", preset: "repo" });
+ * c.switches.alpha; // 0 (forced: GRPO + IPVRM = DistRL with alpha 0)
+ * c.rm; // "ipvrm"
+ * c.batchRows; // 16 = 4 prompts x 4 rollouts
+ * ```
+ */
+export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    fail(`Invalid config: expected an object, got ${JSON.stringify(input)}`);
+  }
+  known(input, {
+    method: 0,
+    rm: 0,
+    preset: 0,
+    pipeline: 0,
+    seed: 0,
+    switches: 0,
+    budget: 0,
+    rmHyper: 0,
+  }, "config");
+  const method = choice(input.method ?? "distrl", METHODS, "method");
+  const preset = choice(input.preset ?? "paper", ["paper", "repo"] as const, "preset");
+  const pipeline = choice(
+    input.pipeline ?? "default",
+    ["smoke", "default", "gpu"] as const,
+    "pipeline",
+  );
+  const seed = input.seed ?? 1;
+  num(seed, "seed", { int: true, min: 1 });
+  const rule = METHOD_RULES[method];
+  let rm: RmKind | null;
+  if (input.rm === undefined) rm = rule.rm;
+  else if (input.rm === null) rm = null;
+  else rm = choice(input.rm, RM_KINDS, "rm");
+  if (rule.rm === null && rm !== null) {
+    fail(
+      `rm: method "grpo" uses the verifiable reward only and takes no RM, got "${rm}" (use method "grpo_ipvrm" for GRPO w/ an RM)`,
+    );
+  }
+  if (rule.rm !== null && (rm === null || !rule.rms.includes(rm))) {
+    fail(
+      `rm: method "${method}" needs one of ${rule.rms.map((r) => `"${r}"`).join(", ")}, got ${
+        JSON.stringify(rm)
+      }`,
+    );
+  }
+  known(input.switches, SWITCH_PRESETS.paper, "switches");
+  const switches: RLSwitches = { ...SWITCH_PRESETS[preset], ...rule.defaults, ...input.switches };
+  for (const [k, v] of Object.entries(rule.forced)) {
+    const given = input.switches?.[k as keyof RLSwitches];
+    if (given !== undefined && given !== v) {
+      fail(
+        `switches.${k}: method "${method}" needs ${JSON.stringify(v)} (${rule.reason}), got ${
+          JSON.stringify(given)
+        }`,
+      );
+    }
+    (switches as unknown as Record<string, unknown>)[k] = v;
+  }
+  checkSwitches(switches);
+  if (method === "distrl" && switches.alpha <= 0) {
+    fail(
+      `switches.alpha: method "distrl" needs alpha > 0 (alpha 0 is "grpo_ipvrm"), got ${switches.alpha}`,
+    );
+  }
+  if (rm === null && switches.rmUpdate !== "none") {
+    fail(`switches.rmUpdate: no RM to update (rm null), got "${switches.rmUpdate}"`);
+  }
+  if (rm === "dpo" && (switches.adb || switches.dlw !== "off")) {
+    // DPO pairs have no per-sample margin or weight (B3); say so instead of ignoring them.
+    if (input.switches?.adb === true || (input.switches?.dlw ?? "off") !== "off") {
+      fail(`switches.adb/dlw: rm "dpo" trains on pairs (B3) and takes no ADB margin or DLW weight`);
+    }
+    switches.adb = false;
+    switches.dlw = "off";
+  }
+  known(input.budget, DEFAULT_BUDGET, "budget");
+  const budget: RLBudget = { ...BUDGET_PRESETS[pipeline], ...input.budget };
+  if (method === "prime" && input.budget?.rmGradClip === undefined) budget.rmGradClip = 1; // [PRIME] grad_clip 1.0
+  checkBudget(budget, method);
+  known(input.rmHyper, RM_HYPER.ipvrm, "rmHyper");
+  const rmHyper: RmHyper = { ...RM_HYPER[rm ?? "ipvrm"], ...input.rmHyper };
+  num(rmHyper.beta, "rmHyper.beta", { gt: 0 });
+  num(rmHyper.margin, "rmHyper.margin", { min: 0 });
+  return {
+    method,
+    rm,
+    preset,
+    pipeline,
+    seed,
+    switches,
+    budget,
+    rmHyper,
+    batchRows: budget.promptsPerStep * budget.groupSize,
+    promptsDrawn: budget.promptsPerStep * budget.oversample,
+  };
+}
+
+/** The run-id variant of a config, e.g. `distrl-ipvrm-paper`, `grpo-vr-repo`. */
+export function variantName(c: RLConfig): string {
+  return `${c.method.replace("_", "-")}-${(c.rm ?? "vr").replace("_", "-")}-${c.preset}`;
+}

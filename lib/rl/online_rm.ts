@@ -1,0 +1,224 @@
+/**
+ * The online reward-model update of the RL step (methods.md B14, B16; paper Eq. 15,
+ * Sec. 3.3): one pass over the batch in mini-batches of whole groups, AdamW with a
+ * gradient clip, the loss of the RM kind over `ℓ = log π_φ − log π_ref` where the
+ * reference log-probs are constants computed outside the differentiated closure.
+ *
+ * - `ipvrm`: `mean_b w_b (1/T_b) Σ_t softplus(m_b − sgn_b v̄_bt)` (`ipvrmLoss` with
+ *   `sampleWeights` = DLW and `sampleMargins` = ADB from `adbDlw`).
+ * - `implicit_prm`: `mean_b w_b softplus(m_b − sgn_b β Σ_t ℓ_t)` (B4; PRIME's online CE when
+ *   ADB/DLW are off, e23 otherwise).
+ * - `dpo`: `softplus(−(R_w − R_l))` over the repo's in-group pairs (B3).
+ *
+ * Pairwise RM accuracy (B14, `rmPairAccuracy`) is read from the sequence-sum scores of the
+ * same forward that builds each mini-batch's loss, before its optimiser step (`acc_before`).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { applyLossStep, type Optimizer } from "../model/train.ts";
+import { dpoLoss, dpoPairsFromGroups, implicitPrmLoss, ipvrmLoss } from "../rm/losses.ts";
+import { rmPairAccuracy } from "../rm/pair_accuracy.ts";
+import { checkGroupSize, checkShape } from "../rm/prefix_values.ts";
+import { adbDlw, type DlwMode } from "./adb_dlw.ts";
+import type { RmKind } from "./config.ts";
+import { tidyRecord } from "./_tidy.ts";
+
+/** Options of {@linkcode onlineRmUpdate}. */
+export interface OnlineRmOptions {
+  /** RM kind (selects the loss). */
+  kind: RmKind;
+  /** AdamW state of the RM (lr, clip inside). */
+  optimizer: Optimizer;
+  /** Verifier outcomes `[B]`, 0/1. */
+  labels: readonly number[];
+  /** Rollouts per prompt G (rows of a group are consecutive). */
+  groupSize: number;
+  /** `log π_ref` of the realised tokens `[B,T]` (π_old or SFT; a constant). */
+  logpRef: tf.Tensor2D;
+  /** Rows per mini-batch (a multiple of G). */
+  miniBatchRows: number;
+  /** β of the RM. */
+  beta: number;
+  /** Base margin m (IPVRM 5, Implicit PRM 0). */
+  margin: number;
+  /** ADB margins (B14). */
+  adb: boolean;
+  /** DLW variant (B14, e11). */
+  dlw: DlwMode;
+  /** Uniform groups weight 0 (e12). */
+  skipUniform: boolean;
+}
+
+/** What {@linkcode onlineRmUpdate} reports (host numbers). */
+export interface OnlineRmResult {
+  /** Mean loss over the mini-batches that stepped (NaN when none did). */
+  loss: number;
+  /** Mean pre-clip gradient norm over those mini-batches (NaN when none). */
+  gradNorm: number;
+  /** Pairwise accuracy of the scores each mini-batch had before its own step (B14 `dpo_acc_before`). */
+  accBefore: number;
+  /** Optimiser steps taken (mini-batches with no weight or no pair are skipped). */
+  updates: number;
+}
+
+/**
+ * Per-row constants of the update: DLW weights and ADB margins (`[B]`, float64 host
+ * arrays) from the verifier outcomes only (B14).
+ */
+export function rmSampleConstants(
+  labels: readonly number[],
+  options: Pick<OnlineRmOptions, "groupSize" | "margin" | "adb" | "dlw" | "skipUniform">,
+): { weights: number[]; margins: number[] } {
+  const { weights, margins } = adbDlw(labels, {
+    groupSize: options.groupSize,
+    margin: options.margin,
+    dlw: options.dlw,
+    adb: options.adb,
+    skipUniform: options.skipUniform,
+  });
+  return { weights, margins };
+}
+
+/** Constants of one RM mini-batch (all outside the gradient closure). */
+export interface RmMiniBatch {
+  tokens: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  logpRef: tf.Tensor2D;
+  labels: tf.Tensor1D;
+  weights: tf.Tensor1D;
+  margins: tf.Tensor1D;
+  /** Row-index pairs within the mini-batch (DPO). */
+  pairs: Array<readonly [number, number]>;
+}
+
+/**
+ * The RM loss of one mini-batch as a function of the RM's variables only: `log π_φ` is
+ * the one differentiated forward; everything in `mb` is a constant. Also returns the
+ * sequence-sum scores `Σ_t ℓ_t` `[b]` of the same forward (for `acc_before`).
+ */
+export function rmLossFn(
+  rm: TinyLM,
+  mb: RmMiniBatch,
+  options: { kind: RmKind; beta: number },
+): { loss: tf.Scalar; scores: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const lr = tokenLogprobs(rm, mb.tokens).sub(mb.logpRef).mul(mb.mask) as tf.Tensor2D;
+    const scores = lr.sum(1) as tf.Tensor1D;
+    const loss = RM_LOSSES[options.kind](lr, mb, options.beta);
+    return { loss, scores };
+  });
+}
+
+const RM_LOSSES = {
+  ipvrm: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
+    ipvrmLoss(lr, mb.mask, {
+      labels: mb.labels,
+      beta,
+      sampleWeights: mb.weights,
+      sampleMargins: mb.margins,
+    }).loss,
+  implicit_prm: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
+    implicitPrmLoss(lr, mb.mask, {
+      labels: mb.labels,
+      beta,
+      sampleWeights: mb.weights,
+      sampleMargins: mb.margins,
+    }).loss,
+  dpo: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
+    dpoLoss(lr, mb.mask, { pairs: mb.pairs, beta }).loss,
+} as const satisfies Record<RmKind, (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) => tf.Scalar>;
+
+/**
+ * Online RM update (B14): one epoch over the batch in mini-batches of whole groups, one
+ * AdamW step each (`applyLossStep`, grad clip from the optimiser). A mini-batch whose DLW
+ * weights are all 0 (only uniform groups) or, for DPO, that has no pair is skipped: it has
+ * nothing to learn and a zero-gradient Adam step would still move the weights through
+ * the moments and weight decay.
+ *
+ * @param rm π_φ (trained in place).
+ * @param batch `tokens [B,T]` int32, `mask [B,T]` response mask.
+ */
+export async function onlineRmUpdate(
+  rm: TinyLM,
+  batch: { tokens: tf.Tensor2D; mask: tf.Tensor2D },
+  options: OnlineRmOptions,
+): Promise<OnlineRmResult> {
+  const { tokens, mask } = batch;
+  checkShape(mask, "mask", tokens.shape, "[B,T]");
+  checkShape(options.logpRef, "logpRef", tokens.shape, "[B,T]");
+  const b = tokens.shape[0];
+  if (options.labels.length !== b) {
+    throw new RangeError(`Invalid labels: expected length B=${b}, got ${options.labels.length}`);
+  }
+  checkGroupSize(b, options.groupSize);
+  const mbRows = options.miniBatchRows;
+  if (!Number.isInteger(mbRows) || mbRows < 1 || mbRows % options.groupSize !== 0) {
+    throw new RangeError(
+      `Invalid miniBatchRows: mini-batches must hold whole groups: got ${mbRows}, G=${options.groupSize}`,
+    );
+  }
+  const { weights, margins } = rmSampleConstants(options.labels, options);
+  const scores: number[] = [];
+  let lossSum = 0, normSum = 0, updates = 0;
+  for (let s = 0; s < b; s += mbRows) {
+    const n = Math.min(mbRows, b - s);
+    const ys = options.labels.slice(s, s + n);
+    const ws = weights.slice(s, s + n);
+    const pairs = options.kind === "dpo"
+      ? dpoPairsFromGroups(ys, { groupSize: options.groupSize })
+      : [];
+    const mb: RmMiniBatch = tidyRecord(() => ({
+      tokens: tokens.slice([s, 0], [n, -1]) as tf.Tensor2D,
+      mask: mask.slice([s, 0], [n, -1]) as tf.Tensor2D,
+      logpRef: options.logpRef.slice([s, 0], [n, -1]) as tf.Tensor2D,
+      labels: tf.tensor1d(ys, "float32"),
+      weights: tf.tensor1d(ws, "float32"),
+      margins: tf.tensor1d(margins.slice(s, s + n), "float32"),
+      pairs,
+    }));
+    let kept: tf.Tensor1D | null = null;
+    try {
+      const skip = options.kind === "dpo" ? pairs.length === 0 : ws.every((w) => w === 0);
+      if (skip) {
+        kept = tf.tidy(() => tokenLogprobs(rm, mb.tokens).sub(mb.logpRef).mul(mb.mask).sum(1));
+      } else {
+        const r = await applyLossStep(rm, () => {
+          const { loss, scores: sc } = rmLossFn(rm, mb, options);
+          kept = tf.keep(sc); // same forward, before this mini-batch's step
+          return loss;
+        }, { optimizer: options.optimizer });
+        lossSum += r.loss;
+        normSum += r.gradNorm;
+        updates++;
+      }
+      scores.push(...await (kept as tf.Tensor1D | null)!.data());
+    } finally {
+      if (kept) (kept as tf.Tensor).dispose();
+      tf.dispose([mb.tokens, mb.mask, mb.logpRef, mb.labels, mb.weights, mb.margins]);
+    }
+  }
+  return {
+    loss: updates > 0 ? lossSum / updates : NaN,
+    gradNorm: updates > 0 ? normSum / updates : NaN,
+    accBefore: rmPairAccuracy(scores, options.labels, { groupSize: options.groupSize }),
+    updates,
+  };
+}
+
+/**
+ * Pairwise RM accuracy (B14) of sequence-sum scores `Σ_t ℓ_t` of a log-ratio `[B,T]`
+ * (β does not change the order). Async: reads the scores.
+ */
+export async function pairAccuracyOf(
+  logratio: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  options: { labels: readonly number[]; groupSize: number },
+): Promise<number> {
+  const s = tf.tidy(() => logratio.mul(mask).sum(1));
+  try {
+    return rmPairAccuracy(await s.data(), options.labels, { groupSize: options.groupSize });
+  } finally {
+    s.dispose();
+  }
+}
