@@ -1,0 +1,461 @@
+/**
+ * Presets of the testbed pipeline (../shared/spec/testbed.md "The pipeline",
+ * "Presets"): one typed {@linkcode PipelineConfig} covering the task, the SFT data
+ * (planted misconceptions and their rate q), the model, the base and SFT stages,
+ * the RM data and the evaluation sets, with a `DEFAULT` per preset and one
+ * {@linkcode resolvePipelineConfig} that merges overrides and checks invariants.
+ *
+ * Difficulty is set by the data, not by the step budget (testbed.md, step 1): the
+ * SFT policy's accuracy is bounded by the accuracy of the data writer
+ * (misconception triples x q plus random corruption per step, compounded over k
+ * steps). {@linkcode writerAccuracy} measures that ceiling per chain length.
+ * @module
+ */
+import { deepMerge, type DeepPartial } from "../run/config.ts";
+import type { LMConfig } from "../model/config.ts";
+import { resolveLMConfig } from "../model/config.ts";
+import { type Format, FORMATS, maxSequenceLength } from "../testbed/format.ts";
+import {
+  DEFAULT_SFT_DATA_CONFIG,
+  type Misconception,
+  resolveSftDataConfig,
+  type SftDataConfig,
+  writeSftSolution,
+} from "../testbed/misconceptions.ts";
+import { DEFAULT_SPLIT_CONFIG, resolveSplitConfig, type SplitConfig } from "../testbed/splits.ts";
+import { answerOf, generateProblem, resolveTaskConfig, type TaskConfig } from "../testbed/task.ts";
+import { CharTokenizer } from "../testbed/tokenizer.ts";
+import { hashString, Rng } from "../prng.ts";
+
+/** The named presets (testbed.md "Presets"). */
+export type PresetName = "smoke" | "default" | "gpu";
+
+/** Every preset. */
+export const PRESET_NAMES: readonly PresetName[] = ["smoke", "default", "gpu"];
+
+/** One training stage (base or SFT): AdamW with linear warmup and cosine decay. */
+export interface StageConfig {
+  /** Optimizer updates. */
+  steps: number;
+  /** Sequences per update. */
+  batch: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Linear warmup updates (< steps). */
+  warmup: number;
+  /** Cosine decay floor as a fraction of `lr`. */
+  minLrFraction: number;
+  /** AdamW decoupled weight decay. */
+  weightDecay: number;
+  /** Global gradient-norm clip. */
+  maxGradNorm: number;
+  /** Save a resumable checkpoint every this many updates (and at the end). */
+  checkpointEvery: number;
+  /**
+   * Share of each format in the stage's data (normalised; zero = absent). The base
+   * stage mixes formats so the model has seen the shifted format before SFT
+   * (testbed.md step 0: 15% shifted restored the step log-prob probe from 25 to 77 F1);
+   * the SFT stage is `sft` only.
+   */
+  formatMix: Record<Format, number>;
+  /** `"all"`: next-token loss on prompt and response (pre-training); `"response"`: response tokens only (SFT). */
+  loss: "all" | "response";
+}
+
+/** Evaluation of the SFT policy's accuracy per difficulty bucket (T = 1 and greedy). */
+export interface SftEvalConfig {
+  /** Held-out problems per ProcessBench-analogue bucket (processbench role, own stream). */
+  problemsPerBucket: number;
+  /** Sampling temperature of the "T=1" column. */
+  temperature: number;
+}
+
+/** RM training data (testbed.md step 2). */
+export interface RmDataConfig {
+  /** Training prompts sampled from the train role. */
+  prompts: number;
+  /** Rollouts per prompt (the paper: 5). */
+  rollouts: number;
+  /** Sampling temperature (the paper: 1.0). */
+  temperature: number;
+  /** Nucleus mass (1 = off). */
+  topP: number;
+  /** Seed of the RM data (prompts, sampling, pair choice, shuffle); the policy is not retrained when it changes. */
+  seed: number;
+}
+
+/** Evaluation sets (testbed.md step 4, 5). */
+export interface EvalSetsConfig {
+  /** ProcessBench analogue: rows per bucket, half erroneous and half correct. */
+  processbenchRowsPerBucket: number;
+  /** Sampling rounds per bucket before the rest is filled from the data writer (recorded). */
+  processbenchMaxRounds: number;
+  /** Temperature of the policy samples that become ProcessBench rows. */
+  processbenchTemperature: number;
+  /** Best-of-N: held-out problems per bon split. */
+  bonProblemsPerSplit: number;
+  /** Best-of-N: samples per problem (the largest N of {4, 16, 64}). */
+  bonN: number;
+  /** Best-of-N sampling temperature. */
+  bonTemperature: number;
+  /** avg@k: problems per policy-eval split. */
+  avgProblemsPerSplit: number;
+  /** avg@k: samples per problem (the paper: avg@8). */
+  avgK: number;
+  /** avg@k sampling temperature (the paper: 0.6). */
+  avgTemperature: number;
+  /** avg@k nucleus mass (the paper: 0.95). */
+  avgTopP: number;
+  /** Seed of the evaluation sets (fixed across RM/RL seeds: the benchmark is one set). */
+  seed: number;
+}
+
+/** The whole pipeline configuration. */
+export interface PipelineConfig {
+  /** The preset this config was resolved from. */
+  preset: PresetName;
+  /** Seed of the policy (initialisation, data order). */
+  seed: number;
+  /** The synthetic task. */
+  task: TaskConfig;
+  /** Role partition and difficulty buckets. */
+  split: SplitConfig;
+  /** How solutions are written: misconception set, its rate q, random corruption, verify lines. */
+  sftData: SftDataConfig;
+  /** Model sizes; `vocab` is the tokenizer's (checked). */
+  model: LMConfig;
+  /** Base-model stage (format mix, full-sequence loss). */
+  base: StageConfig;
+  /** SFT stage (SFT format, response loss), initialised from the base model. */
+  sft: StageConfig;
+  /** SFT accuracy per bucket. */
+  sftEval: SftEvalConfig;
+  /** RM data. */
+  rmData: RmDataConfig;
+  /** ProcessBench analogue, best-of-N and avg@k sets. */
+  evalSets: EvalSetsConfig;
+  /** Rows per sampling call (larger batches sample faster on wasm). */
+  samplingBatch: number;
+}
+
+/**
+ * The default misconception set for mod 7: six (op, operand) pairs, each wrong on
+ * three running values (so it cannot be spotted from the operation tokens alone),
+ * 18 of the 126 (op, operand, value) triples. At q = 0.5 with 2% corruption a data
+ * step is wrong with probability about 9%, so the writer's accuracy falls from
+ * about 83% at k = 2 to about 47% at k = 8 (measured by {@linkcode writerAccuracy}).
+ */
+export const DEFAULT_MISCONCEPTIONS: readonly Misconception[] = [
+  { op: "*", operand: 3, values: [2, 5, 6], delta: 1 },
+  { op: "+", operand: 5, values: [1, 4, 0], delta: 1 },
+  { op: "-", operand: 2, values: [3, 6, 2], delta: 1 },
+  { op: "*", operand: 4, values: [1, 3, 5], delta: 6 },
+  { op: "+", operand: 3, values: [2, 5, 6], delta: 6 },
+  { op: "-", operand: 4, values: [0, 4, 1], delta: 1 },
+];
+
+const TOKENIZER_VOCAB = new CharTokenizer().vocabSize;
+
+const BASE_MIX: Record<Format, number> = { sft: 0.5, shifted: 0.15, numbered: 0.2, inline: 0.15 };
+const SFT_MIX: Record<Format, number> = { sft: 1, shifted: 0, numbered: 0, inline: 0 };
+
+const DEFAULT_PIPELINE: PipelineConfig = {
+  preset: "default",
+  seed: 1,
+  task: { ...resolveTaskConfig({}), ops: ["+", "-", "*"] },
+  split: structuredClone(DEFAULT_SPLIT_CONFIG) as SplitConfig,
+  sftData: {
+    ...DEFAULT_SFT_DATA_CONFIG,
+    misconceptions: structuredClone(DEFAULT_MISCONCEPTIONS) as Misconception[],
+    rate: 0.5,
+    corruptionRate: 0.02,
+  },
+  model: { vocab: TOKENIZER_VOCAB, width: 64, layers: 3, heads: 4, context: 96 },
+  base: {
+    steps: 300,
+    batch: 32,
+    lr: 2e-3,
+    warmup: 30,
+    minLrFraction: 0.1,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+    checkpointEvery: 50,
+    formatMix: BASE_MIX,
+    loss: "all",
+  },
+  sft: {
+    steps: 400,
+    batch: 32,
+    lr: 1e-3,
+    warmup: 20,
+    minLrFraction: 0.1,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+    checkpointEvery: 50,
+    formatMix: SFT_MIX,
+    loss: "response",
+  },
+  sftEval: { problemsPerBucket: 100, temperature: 1 },
+  rmData: { prompts: 1000, rollouts: 5, temperature: 1, topP: 1, seed: 1 },
+  evalSets: {
+    processbenchRowsPerBucket: 250,
+    processbenchMaxRounds: 12,
+    processbenchTemperature: 1,
+    bonProblemsPerSplit: 40,
+    bonN: 64,
+    bonTemperature: 1,
+    avgProblemsPerSplit: 40,
+    avgK: 8,
+    avgTemperature: 0.6,
+    avgTopP: 0.95,
+    seed: 1,
+  },
+  samplingBatch: 512,
+};
+
+/**
+ * The `DEFAULT` of each preset. `smoke`: a 2-layer D=32 model and a few steps, every
+ * stage in seconds (numbers meaningless but finite). `default`: the CPU
+ * reproduction (D=64, 3 layers, about 155k parameters as the testbed probe).
+ * `gpu`: a bigger model and budgets for a real GPU backend.
+ */
+export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = {
+  smoke: deepMerge<PipelineConfig>(DEFAULT_PIPELINE, {
+    preset: "smoke",
+    model: { width: 32, layers: 2, heads: 2 },
+    base: { steps: 6, batch: 8, warmup: 2, checkpointEvery: 3 },
+    sft: { steps: 6, batch: 8, warmup: 2, checkpointEvery: 3 },
+    sftEval: { problemsPerBucket: 4 },
+    rmData: { prompts: 12 },
+    evalSets: {
+      processbenchRowsPerBucket: 4,
+      processbenchMaxRounds: 1,
+      bonProblemsPerSplit: 2,
+      bonN: 4,
+      avgProblemsPerSplit: 3,
+    },
+    samplingBatch: 64,
+  } as DeepPartial<PipelineConfig>),
+  default: DEFAULT_PIPELINE,
+  gpu: deepMerge<PipelineConfig>(DEFAULT_PIPELINE, {
+    preset: "gpu",
+    model: { width: 256, layers: 6, heads: 8 },
+    base: { steps: 2000, batch: 128, lr: 1e-3, warmup: 100, checkpointEvery: 200 },
+    sft: { steps: 3000, batch: 128, lr: 5e-4, warmup: 100, checkpointEvery: 200 },
+    sftEval: { problemsPerBucket: 500 },
+    rmData: { prompts: 4000 },
+    evalSets: {
+      processbenchRowsPerBucket: 500,
+      bonProblemsPerSplit: 250,
+      avgProblemsPerSplit: 100,
+    },
+    samplingBatch: 2048,
+  } as DeepPartial<PipelineConfig>),
+};
+
+function posInt(v: number, path: string, min = 1): void {
+  if (!Number.isInteger(v) || v < min) {
+    throw new RangeError(`${path}: expected an integer >= ${min}, got ${v}`);
+  }
+}
+
+function posNum(v: number, path: string, allowZero = false): void {
+  if (!Number.isFinite(v) || (allowZero ? v < 0 : v <= 0)) {
+    throw new RangeError(`${path}: expected a number ${allowZero ? ">= 0" : "> 0"}, got ${v}`);
+  }
+}
+
+function checkStage(s: StageConfig, name: string): void {
+  posInt(s.steps, `${name}.steps`);
+  posInt(s.batch, `${name}.batch`);
+  posNum(s.lr, `${name}.lr`);
+  posInt(s.warmup, `${name}.warmup`, 0);
+  if (s.warmup >= s.steps) {
+    throw new RangeError(
+      `${name}.warmup: expected fewer warmup steps than steps: warmup=${s.warmup}, steps=${s.steps}`,
+    );
+  }
+  if (!(s.minLrFraction >= 0 && s.minLrFraction <= 1)) {
+    throw new RangeError(
+      `${name}.minLrFraction: expected a number in [0, 1], got ${s.minLrFraction}`,
+    );
+  }
+  posNum(s.weightDecay, `${name}.weightDecay`, true);
+  posNum(s.maxGradNorm, `${name}.maxGradNorm`);
+  posInt(s.checkpointEvery, `${name}.checkpointEvery`);
+  let total = 0;
+  for (const f of Object.keys(s.formatMix)) {
+    if (!FORMATS.includes(f as Format)) {
+      throw new RangeError(`${name}.formatMix: unknown format ${JSON.stringify(f)}`);
+    }
+    const w = s.formatMix[f as Format];
+    posNum(w, `${name}.formatMix.${f}`, true);
+    total += w;
+  }
+  if (!(total > 0)) throw new RangeError(`${name}.formatMix: expected a positive total weight`);
+  if (s.loss !== "all" && s.loss !== "response") {
+    throw new RangeError(
+      `${name}.loss: expected "all" or "response", got ${JSON.stringify(s.loss)}`,
+    );
+  }
+}
+
+function checkTemp(t: number, path: string): void {
+  if (!Number.isFinite(t) || t < 0) {
+    throw new RangeError(`${path}: expected a temperature >= 0 (0 = greedy), got ${t}`);
+  }
+}
+
+function checkTopP(p: number, path: string): void {
+  if (!(p > 0 && p <= 1)) throw new RangeError(`${path}: expected a number in (0, 1], got ${p}`);
+}
+
+/**
+ * The longest BOS + prompt + response + EOS sequence of the task in any format
+ * (the bound every sequence of the pipeline must fit in the model context).
+ *
+ * @example
+ * ```ts
+ * import { longestSequence } from "./presets.ts";
+ * longestSequence({ modulus: 7, maxSteps: 8, maxVerify: 2 }); // 87 (numbered)
+ * ```
+ */
+export function longestSequence(
+  options: { modulus: number; maxSteps: number; maxVerify: number },
+): { length: number; format: Format } {
+  let best = { length: 0, format: "sft" as Format };
+  for (const format of FORMATS) {
+    const length = maxSequenceLength(options.maxSteps, {
+      format,
+      modulus: options.modulus,
+      maxVerify: options.maxVerify,
+    });
+    if (length > best.length) best = { length, format };
+  }
+  return best;
+}
+
+/**
+ * The config of `preset` with `overrides` merged in (unknown keys and wrong types
+ * throw, naming the path), sub-configs resolved by their own resolvers and the
+ * pipeline invariants checked with messages naming the fields.
+ *
+ * @example
+ * ```ts
+ * import { resolvePipelineConfig } from "./presets.ts";
+ * const c = resolvePipelineConfig("smoke", { seed: 3 });
+ * c.seed; // 3
+ * c.model.context >= 87; // true
+ * ```
+ */
+export function resolvePipelineConfig(
+  preset: PresetName,
+  overrides: DeepPartial<PipelineConfig> = {},
+): PipelineConfig {
+  const def = PIPELINE_PRESETS[preset];
+  if (!def) {
+    throw new RangeError(
+      `preset: expected one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(preset)}`,
+    );
+  }
+  const c = deepMerge<PipelineConfig>(def, overrides);
+  if (c.preset !== preset) {
+    throw new RangeError(`preset: the override ${JSON.stringify(c.preset)} differs from ${preset}`);
+  }
+  posInt(c.seed, "seed", 1);
+  c.task = resolveTaskConfig(c.task);
+  c.split = resolveSplitConfig(c.split, { task: c.task });
+  c.sftData = resolveSftDataConfig(c.sftData, { modulus: c.task.modulus });
+  const lm = resolveLMConfig(c.model);
+  if (lm.vocab !== TOKENIZER_VOCAB) {
+    throw new RangeError(
+      `model.vocab: expected the tokenizer's vocabulary size ${TOKENIZER_VOCAB}, got ${lm.vocab}`,
+    );
+  }
+  const longest = longestSequence({
+    modulus: c.task.modulus,
+    maxSteps: c.task.maxSteps,
+    maxVerify: c.sftData.maxVerify,
+  });
+  if (lm.context < longest.length) {
+    throw new RangeError(
+      `model.context: expected >= ${longest.length} (the longest chain, k=${c.task.maxSteps}, in the ${longest.format} format), got ${lm.context}`,
+    );
+  }
+  checkStage(c.base, "base");
+  checkStage(c.sft, "sft");
+  posInt(c.sftEval.problemsPerBucket, "sftEval.problemsPerBucket");
+  checkTemp(c.sftEval.temperature, "sftEval.temperature");
+  posInt(c.rmData.prompts, "rmData.prompts");
+  posInt(c.rmData.rollouts, "rmData.rollouts", 2);
+  checkTemp(c.rmData.temperature, "rmData.temperature");
+  if (c.rmData.temperature === 0) {
+    throw new RangeError("rmData.temperature: expected > 0 (greedy rollouts are all the same)");
+  }
+  checkTopP(c.rmData.topP, "rmData.topP");
+  posInt(c.rmData.seed, "rmData.seed", 1);
+  const e = c.evalSets;
+  posInt(e.processbenchRowsPerBucket, "evalSets.processbenchRowsPerBucket", 2);
+  if (e.processbenchRowsPerBucket % 2 !== 0) {
+    throw new RangeError(
+      `evalSets.processbenchRowsPerBucket: expected an even number (half erroneous, half correct), got ${e.processbenchRowsPerBucket}`,
+    );
+  }
+  posInt(e.processbenchMaxRounds, "evalSets.processbenchMaxRounds", 0);
+  checkTemp(e.processbenchTemperature, "evalSets.processbenchTemperature");
+  posInt(e.bonProblemsPerSplit, "evalSets.bonProblemsPerSplit");
+  posInt(e.bonN, "evalSets.bonN");
+  checkTemp(e.bonTemperature, "evalSets.bonTemperature");
+  posInt(e.avgProblemsPerSplit, "evalSets.avgProblemsPerSplit");
+  posInt(e.avgK, "evalSets.avgK");
+  checkTemp(e.avgTemperature, "evalSets.avgTemperature");
+  checkTopP(e.avgTopP, "evalSets.avgTopP");
+  posInt(e.seed, "evalSets.seed", 1);
+  posInt(c.samplingBatch, "samplingBatch");
+  return c;
+}
+
+/**
+ * A generator for a named stream of a seed: independent streams per purpose
+ * (`"base/data"`, `"rm_data/sampling"`, ...), each reproducible on its own.
+ *
+ * @example
+ * ```ts
+ * import { streamRng } from "./presets.ts";
+ * streamRng(1, "a").next() === streamRng(1, "a").next(); // true
+ * ```
+ */
+export function streamRng(seed: number, label: string): Rng {
+  return new Rng((hashString(`${seed}/${label}`) ^ Math.imul(seed, 0x9e3779b1)) | 0);
+}
+
+/**
+ * The data writer's accuracy (final answer right) per chain length, by Monte Carlo:
+ * the ceiling of a policy that learned the SFT data exactly. This is the knob that
+ * sets the SFT policy's difficulty (testbed.md step 1).
+ *
+ * @example
+ * ```ts
+ * import { resolvePipelineConfig, writerAccuracy } from "./presets.ts";
+ * const c = resolvePipelineConfig("smoke");
+ * writerAccuracy(c, { samples: 100 })[2]! > 0.5; // true
+ * ```
+ */
+export function writerAccuracy(
+  config: PipelineConfig,
+  options: { samples?: number; seed?: number } = {},
+): Record<number, number> {
+  const n = options.samples ?? 2000;
+  const rng = new Rng(options.seed ?? 1);
+  const out: Record<number, number> = {};
+  for (let k = config.task.minSteps; k <= config.task.maxSteps; k++) {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const p = generateProblem(rng, { config: config.task, steps: k });
+      const { trace } = writeSftSolution(p, rng, { config: config.sftData });
+      if (trace.answer === answerOf(p)) ok++;
+    }
+    out[k] = ok / n;
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { Rng } from "../../lib/prng.ts";
+import { drawExamples, pickFormat } from "../../lib/pipeline/corpus.ts";
+import {
+  longestSequence,
+  PRESET_NAMES,
+  resolvePipelineConfig,
+  writerAccuracy,
+} from "../../lib/pipeline/presets.ts";
+import { parseResponse } from "../../lib/testbed/format.ts";
+import { roleOf } from "../../lib/testbed/splits.ts";
+
+Deno.test("every preset resolves and its context holds the longest chain in every format", () => {
+  for (const p of PRESET_NAMES) {
+    const c = resolvePipelineConfig(p);
+    assertEquals(c.preset, p);
+    assert(
+      c.model.context >=
+        longestSequence({ modulus: 7, maxSteps: c.task.maxSteps, maxVerify: c.sftData.maxVerify })
+          .length,
+    );
+  }
+});
+
+Deno.test("resolvePipelineConfig() errors name the field", () => {
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { model: { context: 64 } }),
+    RangeError,
+    "model.context: expected >= 87",
+  );
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { sft: { warmup: 10, steps: 5 } }),
+    RangeError,
+    "sft.warmup",
+  );
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { evalSets: { processbenchRowsPerBucket: 5 } }),
+    RangeError,
+    "evalSets.processbenchRowsPerBucket",
+  );
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { rmData: { rollouts: 1 } }),
+    RangeError,
+    "rmData.rollouts",
+  );
+  assertThrows(() => resolvePipelineConfig("smoke", { sftData: { rate: 2 } }), RangeError, "rate");
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { model: { vocab: 30 } }),
+    RangeError,
+    "model.vocab",
+  );
+  assertThrows(
+    () => resolvePipelineConfig("smoke", { rmData: { promts: 3 } } as never),
+    Error,
+    'did you mean "rmData.prompts"',
+  );
+  assertThrows(
+    () => resolvePipelineConfig("big" as never),
+    RangeError,
+    "preset: expected one of smoke, default, gpu",
+  );
+});
+
+Deno.test("drawExamples() follows the base format mix and uses train problems only", () => {
+  const c = resolvePipelineConfig("default");
+  const ex = drawExamples(new Rng(3), { config: c, stage: c.base, n: 4000 });
+  const counts: Record<string, number> = {};
+  for (const e of ex) {
+    counts[e.format] = (counts[e.format] ?? 0) + 1;
+    assertEquals(roleOf(e.problem, { config: c.split }), "train");
+    assert(parseResponse(e.response, e.format).wellFormed, e.response);
+  }
+  // 4000 draws: standard error of a 15% share is 0.56 points; allow 3 points
+  for (const [f, w] of Object.entries(c.base.formatMix)) {
+    assert(Math.abs((counts[f] ?? 0) / 4000 - w) < 0.03, `${f}: ${counts[f]} of 4000 vs ${w}`);
+  }
+  const sft = drawExamples(new Rng(3), { config: c, stage: c.sft, n: 200 });
+  assert(sft.every((e) => e.format === "sft"));
+});
+
+Deno.test("pickFormat() never picks a zero-weight format", () => {
+  const rng = new Rng(1);
+  for (let i = 0; i < 500; i++) {
+    assertEquals(pickFormat(rng, { sft: 0, shifted: 1, numbered: 0, inline: 0 }), "shifted");
+  }
+});
+
+Deno.test("the data writer's accuracy falls with chain length (difficulty is set by the data)", () => {
+  const acc = writerAccuracy(resolvePipelineConfig("default"), { samples: 1500 });
+  assert(acc[2]! > 0.75 && acc[8]! < 0.6, JSON.stringify(acc));
+  assert(acc[2]! > acc[5]! && acc[5]! > acc[8]!, JSON.stringify(acc));
+});
