@@ -20,15 +20,7 @@ import {
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
 import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
 import { buildRmData } from "../pipeline/rm_data.ts";
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === name) return args[i + 1];
-    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
-  }
-  return undefined;
-}
+import { argValue } from "./_args.ts";
 
 function pct(x: number | undefined): string {
   return x === undefined ? "-" : `${(100 * x).toFixed(1)}%`;

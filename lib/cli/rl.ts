@@ -37,43 +37,7 @@ import {
 } from "../rl/config.ts";
 import { runRL } from "../rl/run.ts";
 import type { EvalSet } from "../rl/_eval.ts";
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === name) return args[i + 1];
-    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
-  }
-  return undefined;
-}
-
-function oneOf<T extends string>(
-  args: readonly string[],
-  name: string,
-  allowed: readonly T[],
-): T | undefined {
-  const v = argValue(args, name);
-  if (v === undefined) return undefined;
-  if (!allowed.includes(v as T)) {
-    throw new RangeError(
-      `Invalid ${name}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v as T;
-}
-
-function numberArg(
-  args: readonly string[],
-  name: string,
-  ok: (n: number) => boolean,
-  what: string,
-) {
-  const v = argValue(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!ok(n)) throw new RangeError(`Invalid ${name}: expected ${what}, got ${JSON.stringify(v)}`);
-  return n;
-}
+import { argValue, numberArg, oneOf } from "./_args.ts";
 
 /** Parses the command line into a config input (throws naming the flag). */
 export function parseArgs(

@@ -45,46 +45,7 @@ import {
   type PbReport,
 } from "../rm/evaluate.ts";
 import { bonProblemsFrom, pbRowsFrom, rmRolloutsFrom } from "../rm/_pipeline.ts";
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === name) return args[i + 1];
-    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
-  }
-  return undefined;
-}
-
-function oneOf<T extends string>(
-  args: readonly string[],
-  name: string,
-  allowed: readonly T[],
-  dflt?: T,
-): T | undefined {
-  const v = argValue(args, name);
-  if (v === undefined) return dflt;
-  if (!allowed.includes(v as T)) {
-    throw new RangeError(
-      `Invalid ${name}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v as T;
-}
-
-function numberArg(
-  args: readonly string[],
-  name: string,
-  check: (n: number) => boolean,
-  what: string,
-): number | undefined {
-  const v = argValue(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!check(n)) {
-    throw new RangeError(`Invalid ${name}: expected ${what}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+import { argValue, numberArg, oneOf } from "./_args.ts";
 
 const pct = (
   x: number | undefined,
