@@ -55,17 +55,6 @@ export const RM_EVAL_VERSION = 1;
 /** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces). */
 export const RL_RUN_VERSION = 1;
 
-/**
- * Smoke-only pipeline override: lib/pipeline's smoke SFT (6 steps) writes no parseable answer,
- * so its RM data has no mixed-outcome prompt and no RM can train (measured: accuracy 0 on 60
- * rollouts; 150 steps: 1.7%, 2 mixed prompts of 24). 300 SFT steps and 48 prompts aim at a
- * handful of mixed prompts per seed; the answers stay mostly wrong, as smoke allows.
- */
-export const SMOKE_PIPELINE = {
-  sft: { steps: 300, checkpointEvery: 100 },
-  rmData: { prompts: 48 },
-} as const;
-
 /** The evaluation of one trained RM (cached as stage `rm_eval`). */
 export interface RmEvaluation {
   /** ProcessBench analogue, every scorer and threshold mode. */
@@ -121,7 +110,6 @@ export class Stages {
   /** The pipeline config of `seed` (seed 1 = the preset's own RM data). */
   pipeline(seed = 1): PipelineConfig {
     return resolvePipelineConfig(pipelinePresetOf(this.preset), {
-      ...(this.preset === "smoke" ? SMOKE_PIPELINE : {}),
       ...(seed === 1 ? {} : { rmData: { seed } }),
     });
   }

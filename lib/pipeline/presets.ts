@@ -224,9 +224,12 @@ export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = {
     preset: "smoke",
     model: { width: 32, layers: 2, heads: 2 },
     base: { steps: 6, batch: 8, warmup: 2, checkpointEvery: 3 },
-    sft: { steps: 6, batch: 8, warmup: 2, checkpointEvery: 3 },
+    // 300 SFT steps and 48 RM prompts: with 6 steps the policy is at 0% and the RM data
+    // has no mixed-outcome prompt, so no RM could train (measured: 150 steps gave 2 mixed
+    // prompts of 24). Answers stay mostly wrong, as smoke allows.
+    sft: { steps: 300, batch: 8, warmup: 2, checkpointEvery: 100 },
     sftEval: { problemsPerBucket: 4 },
-    rmData: { prompts: 12 },
+    rmData: { prompts: 48 },
     evalSets: {
       processbenchRowsPerBucket: 4,
       processbenchMaxRounds: 1,
