@@ -39,7 +39,10 @@ if ! install_log="$("${deno_cmd[@]}" jupyter --install --force 2>&1)"; then
   echo "$install_log" >&2
   exit 2
 fi
-if ! jupyter kernelspec list 2>/dev/null | grep -qE '^\s*deno\s'; then
+# Read the list first: with pipefail, `jupyter ... | grep -q` fails whenever grep exits
+# at its first match before jupyter has finished writing (SIGPIPE).
+specs="$(jupyter kernelspec list 2>/dev/null || true)"
+if ! grep -qE '^\s*deno\s' <<<"$specs"; then
   echo "run_notebooks: the deno kernelspec did not install (jupyter kernelspec list)" >&2
   exit 2
 fi
