@@ -1,6 +1,7 @@
 /**
- * `deno task bench [--backend B] [--threads N] [--compare] [--profile]`: the two workloads of
- * ../shared/bench/README.md on the project's tiny LM. One JSON line per workload on
+ * `deno task bench [--backend B] [--threads N] [--compare] [--profile] [--workloads a,b] [--reps N]`: the
+ * two workloads of ../shared/bench/README.md on the project's tiny LM, plus `sample_pipeline`
+ * (the pipeline's sampling: small model, 512 rows, EOS, top-p; tokens/s counts generated tokens). One JSON line per workload on
  * stdout ({impl, workload, threads, ms, tokens_per_s, peak_bytes, tensors_stable});
  * with `--compare`, PyTorch's reference (`/usr/bin/python3 ../shared/bench/torch_ref.py N`)
  * runs in the same invocation and a final line gives the ratios
@@ -17,6 +18,20 @@ import { sample } from "../lib/model/sample.ts";
 import { Rng } from "../lib/prng.ts";
 
 const B = 32, T = 64, SAMPLE_BATCH = 256, PROMPT_LEN = 16, NEW_TOKENS = 48;
+/**
+ * `sample_pipeline`: the pipeline's sampling (lib/pipeline/presets.ts "default": vocab
+ * 26, D=64, 3 layers, 4 heads, context 96; batches of 512 prompts, EOS per row, top-p
+ * 0.95 as its avg@k sets use). Random weights, so rows stop after about V steps.
+ */
+const PIPE = {
+  model: { vocab: 26, width: 64, layers: 3, heads: 4, context: 96 },
+  batch: 512,
+  prompt: 20,
+  newTokens: 76,
+  eosId: 1,
+  topP: 0.95,
+};
+const WORKLOADS = ["train_step", "sample_kv", "sample_pipeline"] as const;
 
 function argValue(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -50,7 +65,17 @@ function printTopKernels(name: string, prof: Awaited<ReturnType<typeof tf.profil
   }
 }
 
+/** `--reps N`: N timed repetitions after one warm-up run (slow backends); default per workload. */
+const REPS = argValue("--reps");
+
 async function timed(fn: () => Promise<void>, warmup: number, reps: number, name: string) {
+  if (REPS !== undefined) {
+    reps = Number(REPS);
+    warmup = 1;
+    if (!Number.isInteger(reps) || reps < 1) {
+      throw new Error(`Invalid --reps: expected an integer >= 1, got "${REPS}"`);
+    }
+  }
   for (let i = 0; i < warmup; i++) await fn();
   const before = tf.memory().numTensors;
   const prof = await tf.profile(async () => {
@@ -69,6 +94,14 @@ async function main(): Promise<void> {
   if (threadsAsked !== undefined && (!Number.isInteger(threadsAsked) || threadsAsked < 1)) {
     throw new Error(`Invalid --threads: expected an integer >= 1, got "${threadsArg}"`);
   }
+  const only = argValue("--workloads")?.split(",") ?? [...WORKLOADS];
+  for (const w of only) {
+    if (!(WORKLOADS as readonly string[]).includes(w)) {
+      throw new Error(
+        `Invalid --workloads: expected names from ${WORKLOADS.join(",")}, got "${w}"`,
+      );
+    }
+  }
   const info = await initBackendFromArgs(Deno.args, { threads: threadsAsked });
   const impl = info.name;
   const threads = info.threads;
@@ -80,55 +113,99 @@ async function main(): Promise<void> {
   const ids = tf.tensor2d(Int32Array.from({ length: B * T }, () => data.int(64)), [B, T], "int32");
   const tgt = tf.tensor2d(Int32Array.from({ length: B * T }, () => data.int(64)), [B, T], "int32");
   const mask = tf.ones([B, T]) as tf.Tensor2D;
-  log("train_step ...");
-  const tr = await timed(
-    async () => {
-      await trainStep(model, { tokens: ids, targets: tgt, mask }, { optimizer: opt });
-    },
-    2,
-    5,
-    "train_step",
-  );
   const rows: Record<string, unknown>[] = [];
   const emit = (r: Record<string, unknown>) => {
     rows.push(r);
     console.log(JSON.stringify(r));
   };
-  emit({
-    impl,
-    workload: "train_step",
-    threads,
-    ms: +tr.ms.toFixed(2),
-    tokens_per_s: Math.round((B * T) / (tr.ms / 1000)),
-    peak_bytes: tr.peakBytes,
-    tensors_stable: tr.tensorsStable,
-  });
+  if (only.includes("train_step")) {
+    log("train_step ...");
+    const tr = await timed(
+      async () => {
+        await trainStep(model, { tokens: ids, targets: tgt, mask }, { optimizer: opt });
+      },
+      2,
+      5,
+      "train_step",
+    );
+    emit({
+      impl,
+      workload: "train_step",
+      threads,
+      ms: +tr.ms.toFixed(2),
+      tokens_per_s: Math.round((B * T) / (tr.ms / 1000)),
+      peak_bytes: tr.peakBytes,
+      tensors_stable: tr.tensorsStable,
+    });
+  }
   tf.dispose([ids, tgt, mask]);
   const prompts = Array.from(
     { length: SAMPLE_BATCH },
     () => Array.from({ length: PROMPT_LEN }, () => data.int(64)),
   );
   const srng = rng.fork("sample");
-  log("sample_kv ...");
-  const sk = await timed(
-    async () => {
-      await sample(model, prompts, { rng: srng, maxNewTokens: NEW_TOKENS, temperature: 1 });
-    },
-    1,
-    3,
-    "sample_kv",
-  );
-  emit({
-    impl,
-    workload: "sample_kv",
-    threads,
-    ms: +sk.ms.toFixed(2),
-    tokens_per_s: Math.round((SAMPLE_BATCH * NEW_TOKENS) / (sk.ms / 1000)),
-    peak_bytes: sk.peakBytes,
-    tensors_stable: sk.tensorsStable,
-  });
+  if (only.includes("sample_kv")) {
+    log("sample_kv ...");
+    const sk = await timed(
+      async () => {
+        await sample(model, prompts, { rng: srng, maxNewTokens: NEW_TOKENS, temperature: 1 });
+      },
+      1,
+      3,
+      "sample_kv",
+    );
+    emit({
+      impl,
+      workload: "sample_kv",
+      threads,
+      ms: +sk.ms.toFixed(2),
+      tokens_per_s: Math.round((SAMPLE_BATCH * NEW_TOKENS) / (sk.ms / 1000)),
+      peak_bytes: sk.peakBytes,
+      tensors_stable: sk.tensorsStable,
+    });
+  }
   opt.dispose();
   model.dispose();
+  if (only.includes("sample_pipeline")) {
+    log("sample_pipeline ...");
+    const pm = createLM(PIPE.model, { rng: rng.fork("pipeline-init") });
+    const pd = rng.fork("pipeline-data");
+    const pp = Array.from(
+      { length: PIPE.batch },
+      () => Array.from({ length: PIPE.prompt }, () => 2 + pd.int(PIPE.model.vocab - 2)),
+    );
+    const prng = rng.fork("pipeline-sample");
+    let generated = 0, calls = 0;
+    const sp = await timed(
+      async () => {
+        const r = await sample(pm, pp, {
+          rng: prng,
+          maxNewTokens: PIPE.newTokens,
+          temperature: 1,
+          topP: PIPE.topP,
+          eosId: PIPE.eosId,
+          padId: 0,
+        });
+        generated += r.lengths.reduce((a, x) => a + x, 0);
+        calls++;
+      },
+      1,
+      3,
+      "sample_pipeline",
+    );
+    const perCall = generated / calls;
+    emit({
+      impl,
+      workload: "sample_pipeline",
+      threads,
+      ms: +sp.ms.toFixed(2),
+      tokens_per_s: Math.round(perCall / (sp.ms / 1000)),
+      tokens_per_call: Math.round(perCall),
+      peak_bytes: sp.peakBytes,
+      tensors_stable: sp.tensorsStable,
+    });
+    pm.dispose();
+  }
   if (!Deno.args.includes("--compare")) return;
   const torchThreads = String(threadsAsked ?? 2);
   const probe = await new Deno.Command("/usr/bin/python3", {
@@ -165,11 +242,11 @@ async function main(): Promise<void> {
     impl,
     threads,
     torch_threads: Number(torchThreads),
-    train_step_ms_ratio: torch.train_step
-      ? +(ours.train_step!.ms / torch.train_step.ms).toFixed(3)
+    train_step_ms_ratio: torch.train_step && ours.train_step
+      ? +(ours.train_step.ms / torch.train_step.ms).toFixed(3)
       : null,
-    sample_kv_tokens_per_s_ratio: torch.sample_kv
-      ? +(ours.sample_kv!.tokens_per_s / torch.sample_kv.tokens_per_s).toFixed(3)
+    sample_kv_tokens_per_s_ratio: torch.sample_kv && ours.sample_kv
+      ? +(ours.sample_kv.tokens_per_s / torch.sample_kv.tokens_per_s).toFixed(3)
       : null,
   }));
 }

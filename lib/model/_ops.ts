@@ -36,17 +36,37 @@ function at(saved: tf.Tensor[], i: number): tf.Tensor {
 }
 
 /**
+ * `transpose(x)` of a saved 2-D tensor, shared by every backward pass whose forward
+ * saw the same input buffer `key` (the forward input's `dataId`; the saved tensor
+ * itself is a copy on wasm, with its own id) while the first result is alive: the q,
+ * k and v projections read the same normalised input, so their weight gradients need
+ * `h^T` once, not three times. Tensors are immutable, so one `dataId` means one
+ * content. Entries vanish with the key (WeakMap); a disposed result is never returned.
+ */
+const transposeMemo = new WeakMap<object, tf.Tensor2D>();
+function sharedTranspose(x: tf.Tensor2D, key: object): tf.Tensor2D {
+  const hit = transposeMemo.get(key);
+  if (hit && !hit.isDisposed && hit.shape[0] === x.shape[1] && hit.shape[1] === x.shape[0]) {
+    return hit;
+  }
+  const t = tf.transpose(x) as tf.Tensor2D;
+  transposeMemo.set(key, t);
+  return t;
+}
+
+/**
  * `y = x @ w` for `x [N, in]`, `w [in, out]`; gradients `dx = dy @ w^T`,
  * `dw = x^T @ dy` with explicit transposes.
  */
 export const linear: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(
   ((x: tf.Tensor2D, w: tf.Tensor2D, save: GradSave) => {
     save([x, w]);
+    const key = x.dataId as object;
     return {
       value: tf.matMul(x, w),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const sx = at(saved, 0) as tf.Tensor2D, sw = at(saved, 1) as tf.Tensor2D;
-        return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy)];
+        return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(sharedTranspose(sx, key), dy)];
       },
     };
   }) as unknown as CustomFn,

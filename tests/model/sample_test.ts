@@ -2,6 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertArrayAlmostEquals, assertEquals } from "@std/assert";
 import { nextTokenLogprobs } from "../../lib/model/lm.ts";
 import {
+  _cacheTesting,
+  compactCache,
   decodeStep,
   disposeCache,
   prefill,
@@ -13,33 +15,68 @@ import { assertNoLeak, randomTokens, setup, TINY, tinyModel } from "./_setup.ts"
 
 await setup();
 
-Deno.test("KV-cache decode logits equal the full forward's at every position", async () => {
+for (const block of [undefined, 1, 2, 3]) {
+  Deno.test(`KV-cache decode logits equal the full forward's at every position (block ${block ?? "default"})`, async () => {
+    const m = tinyModel(2);
+    const rows = randomTokens(new Rng(5), 3, 6, TINY.vocab);
+    const full = await nextTokenLogprobs(m, rows);
+    const V = TINY.vocab;
+    const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 2)), [3, 2], "int32");
+    const { logits, cache } = prefill(m, prompt, block ? { block } : {});
+    const check = async (lg: tf.Tensor2D, t: number) => {
+      const ls = tf.logSoftmax(lg);
+      const got = Array.from(await ls.data());
+      ls.dispose();
+      for (let b = 0; b < 3; b++) {
+        assertArrayAlmostEquals(
+          got.slice(b * V, (b + 1) * V),
+          Array.from(full.data.subarray((b * 6 + t) * V, (b * 6 + t + 1) * V)),
+          1e-5,
+          `b=${b} t=${t}`,
+        );
+      }
+    };
+    await check(logits, 1);
+    logits.dispose();
+    for (let t = 2; t < 6; t++) {
+      const ids = tf.tensor1d(rows.map((r) => r[t]!), "int32");
+      const lg = decodeStep(m, cache, ids);
+      await check(lg, t);
+      tf.dispose([ids, lg]);
+    }
+    disposeCache(cache);
+    prompt.dispose();
+    m.dispose();
+  });
+}
+
+Deno.test("compactCache(): the kept rows decode exactly as before", async () => {
   const m = tinyModel(2);
-  const rows = randomTokens(new Rng(5), 3, 6, TINY.vocab);
+  const rows = randomTokens(new Rng(6), 4, 6, TINY.vocab);
   const full = await nextTokenLogprobs(m, rows);
   const V = TINY.vocab;
-  const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 2)), [3, 2], "int32");
-  const { logits, cache } = prefill(m, prompt);
-  const check = async (lg: tf.Tensor2D, t: number) => {
+  const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 3)), [4, 3], "int32");
+  const { logits, cache } = prefill(m, prompt, { block: 2 });
+  logits.dispose();
+  let keep = [0, 1, 2, 3];
+  for (let t = 3; t < 6; t++) {
+    if (t === 4) {
+      keep = [3, 1];
+      compactCache(cache, [3, 1], TINY.heads);
+    }
+    const ids = tf.tensor1d(keep.map((r) => rows[r]![t]!), "int32");
+    const lg = decodeStep(m, cache, ids);
     const ls = tf.logSoftmax(lg);
     const got = Array.from(await ls.data());
-    ls.dispose();
-    for (let b = 0; b < 3; b++) {
+    tf.dispose([ids, lg, ls]);
+    keep.forEach((r, i) => {
       assertArrayAlmostEquals(
-        got.slice(b * V, (b + 1) * V),
-        Array.from(full.data.subarray((b * 6 + t) * V, (b * 6 + t + 1) * V)),
+        got.slice(i * V, (i + 1) * V),
+        Array.from(full.data.subarray((r * 6 + t) * V, (r * 6 + t + 1) * V)),
         1e-5,
-        `b=${b} t=${t}`,
+        `row=${r} t=${t}`,
       );
-    }
-  };
-  await check(logits, 1);
-  logits.dispose();
-  for (let t = 2; t < 6; t++) {
-    const ids = tf.tensor1d(rows.map((r) => r[t]!), "int32");
-    const lg = decodeStep(m, cache, ids);
-    await check(lg, t);
-    tf.dispose([ids, lg]);
+    });
   }
   disposeCache(cache);
   prompt.dispose();
@@ -146,4 +183,66 @@ Deno.test("sampling leaks no tensors", async () => {
   const prompts = randomTokens(new Rng(2), 3, 2, TINY.vocab);
   await assertNoLeak(() => sample(m, prompts, { rng: new Rng(1), maxNewTokens: 4 }));
   m.dispose();
+});
+
+Deno.test("sampling with rows stopping (batch compaction): every model log-prob matches the full forward", async () => {
+  const m = tinyModel(5);
+  const prompts = randomTokens(new Rng(3), 24, 1, TINY.vocab);
+  const n = 6;
+  const r = await sample(m, prompts, { rng: new Rng(11), maxNewTokens: n, eosId: 2, padId: 0 });
+  const lens = Array.from(r.lengths);
+  assertEquals(lens.some((l) => l < 3), true, "some rows should stop early with this seed");
+  assertEquals(lens.some((l) => l === n), true, "some rows should run to the end");
+  const seqs = prompts.map((p, b) => {
+    const row = [...p, ...Array.from(r.tokens.subarray(b * n, b * n + n))];
+    return row.slice(0, 6);
+  });
+  const full = await nextTokenLogprobs(m, seqs);
+  const V = TINY.vocab;
+  for (let b = 0; b < 24; b++) {
+    for (let s = 0; s < lens[b]!; s++) {
+      const id = r.tokens[b * n + s]!;
+      assertAlmostEquals(r.modelLogprobs[b * n + s]!, full.data[(b * 6 + s) * V + id]!, 1e-5);
+    }
+    for (let s = lens[b]!; s < n; s++) assertEquals(r.tokens[b * n + s], 0);
+  }
+  m.dispose();
+});
+
+Deno.test("the generic cache path (non-wasm backends) decodes as the full forward", async () => {
+  _cacheTesting.forceGeneric = true;
+  try {
+    const m = tinyModel(2);
+    const rows = randomTokens(new Rng(8), 4, 6, TINY.vocab);
+    const full = await nextTokenLogprobs(m, rows);
+    const V = TINY.vocab;
+    const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 3)), [4, 3], "int32");
+    const { logits, cache } = prefill(m, prompt, { block: 2 });
+    logits.dispose();
+    let keep = [0, 1, 2, 3];
+    for (let t = 3; t < 6; t++) {
+      if (t === 5) {
+        keep = [2, 0];
+        compactCache(cache, keep, TINY.heads);
+      }
+      const ids = tf.tensor1d(keep.map((r) => rows[r]![t]!), "int32");
+      const lg = decodeStep(m, cache, ids);
+      const ls = tf.logSoftmax(lg);
+      const got = Array.from(await ls.data());
+      tf.dispose([ids, lg, ls]);
+      keep.forEach((r, i) => {
+        assertArrayAlmostEquals(
+          got.slice(i * V, (i + 1) * V),
+          Array.from(full.data.subarray((r * 6 + t) * V, (r * 6 + t + 1) * V)),
+          1e-5,
+          `row=${r} t=${t}`,
+        );
+      });
+    }
+    disposeCache(cache);
+    prompt.dispose();
+    m.dispose();
+  } finally {
+    _cacheTesting.forceGeneric = false;
+  }
 });
