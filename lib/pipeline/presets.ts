@@ -139,11 +139,13 @@ export interface PipelineConfig {
 }
 
 /**
- * The default misconception set for mod 7: six (op, operand) pairs, each wrong on
+ * The default misconception set for mod 7: twelve (op, operand) pairs, each wrong on
  * three running values (so it cannot be spotted from the operation tokens alone),
- * 18 of the 126 (op, operand, value) triples. At q = 0.5 with 2% corruption a data
- * step is wrong with probability about 9%, so the writer's accuracy falls from
- * about 83% at k = 2 to about 47% at k = 8 (measured by {@linkcode writerAccuracy}).
+ * 36 of the 126 (op, operand, value) triples. At q = 0.5 with 2% corruption a data
+ * step is wrong with probability about 16%, so the writer's accuracy falls from
+ * about 71% at k = 2 to about 33% at k = 8 (measured by {@linkcode writerAccuracy}).
+ * With half this set (18 triples) a converged policy reached 78/68/59/37% at T = 1 on
+ * the four buckets, above the 20-60% the testbed asks for; the set was doubled, q kept.
  */
 export const DEFAULT_MISCONCEPTIONS: readonly Misconception[] = [
   { op: "*", operand: 3, values: [2, 5, 6], delta: 1 },
@@ -152,6 +154,12 @@ export const DEFAULT_MISCONCEPTIONS: readonly Misconception[] = [
   { op: "*", operand: 4, values: [1, 3, 5], delta: 6 },
   { op: "+", operand: 3, values: [2, 5, 6], delta: 6 },
   { op: "-", operand: 4, values: [0, 4, 1], delta: 1 },
+  { op: "*", operand: 2, values: [3, 4, 6], delta: 1 },
+  { op: "+", operand: 1, values: [0, 3, 5], delta: 6 },
+  { op: "-", operand: 1, values: [2, 4, 5], delta: 1 },
+  { op: "*", operand: 5, values: [1, 2, 4], delta: 6 },
+  { op: "+", operand: 6, values: [1, 3, 6], delta: 1 },
+  { op: "-", operand: 6, values: [0, 2, 5], delta: 6 },
 ];
 
 const TOKENIZER_VOCAB = new CharTokenizer().vocabSize;
@@ -171,10 +179,15 @@ const DEFAULT_PIPELINE: PipelineConfig = {
     corruptionRate: 0.02,
   },
   model: { vocab: TOKENIZER_VOCAB, width: 64, layers: 3, heads: 4, context: 96 },
+  // Budgets measured on 2 cores (docs/pipeline.md): with 300+400 steps of batch 32 at
+  // lr 2e-3/1e-3 the policy stayed at chance (13%); 400+600 steps of batch 64 at 3e-3/2e-3
+  // reached SFT loss 0.25 but still 10-20%; SFT lr 3e-3 for 1,500 steps reached loss 0.09
+  // and 90-95% of the data's own accuracy in every bucket. The SFT loss was still falling
+  // at 600 steps, so the budget is set by convergence, not by a target accuracy.
   base: {
-    steps: 300,
-    batch: 32,
-    lr: 2e-3,
+    steps: 400,
+    batch: 64,
+    lr: 3e-3,
     warmup: 30,
     minLrFraction: 0.1,
     weightDecay: 0.01,
@@ -184,14 +197,14 @@ const DEFAULT_PIPELINE: PipelineConfig = {
     loss: "all",
   },
   sft: {
-    steps: 400,
-    batch: 32,
-    lr: 1e-3,
-    warmup: 20,
+    steps: 1500,
+    batch: 64,
+    lr: 3e-3,
+    warmup: 30,
     minLrFraction: 0.1,
     weightDecay: 0.01,
     maxGradNorm: 1,
-    checkpointEvery: 50,
+    checkpointEvery: 100,
     formatMix: SFT_MIX,
     loss: "response",
   },

@@ -87,6 +87,8 @@ Deno.test("pickFormat() never picks a zero-weight format", () => {
 
 Deno.test("the data writer's accuracy falls with chain length (difficulty is set by the data)", () => {
   const acc = writerAccuracy(resolvePipelineConfig("default"), { samples: 1500 });
-  assert(acc[2]! > 0.75 && acc[8]! < 0.6, JSON.stringify(acc));
+  // 36 of 126 triples wrong at q = 0.5 plus 2% corruption: about 16% wrong per step, so
+  // about 0.84^2 = 0.71 at k = 2 and 0.84^8 = 0.25-0.33 at k = 8 (1,500 samples: sd ~1.2%).
+  assert(acc[2]! > 0.65 && acc[2]! < 0.77 && acc[8]! < 0.4, JSON.stringify(acc));
   assert(acc[2]! > acc[5]! && acc[5]! > acc[8]!, JSON.stringify(acc));
 });
