@@ -179,7 +179,9 @@ export async function initBackend(
         );
       }
       await import("@tensorflow/tfjs-backend-webgpu");
-      if (!(await tf.setBackend("webgpu"))) throw new BackendError("Backend webgpu failed to start");
+      if (!(await tf.setBackend("webgpu"))) {
+        throw new BackendError("Backend webgpu failed to start");
+      }
       break;
     }
     case "tensorflow": {

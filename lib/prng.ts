@@ -44,7 +44,9 @@ export class Rng {
 
   /** `seed`: any integer (a float is rejected); equal seeds give equal streams. */
   constructor(seed: number) {
-    if (!Number.isInteger(seed)) throw new RangeError(`Invalid seed: expected an integer, got ${seed}`);
+    if (!Number.isInteger(seed)) {
+      throw new RangeError(`Invalid seed: expected an integer, got ${seed}`);
+    }
     const sm = splitmix32(seed);
     this.#s = new Uint32Array([sm(), sm(), sm(), sm()]);
     if (this.#s.every((x) => x === 0)) this.#s[0] = 1;
@@ -83,7 +85,9 @@ export class Rng {
 
   /** A uniform integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Invalid n: expected an integer >= 1, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`Invalid n: expected an integer >= 1, got ${n}`);
+    }
     return Math.floor(this.next() * n);
   }
 

@@ -52,9 +52,9 @@ export function assertAlmostEquals(
   const delta = Math.abs(expected - actual);
   if (!(delta <= tolerance)) {
     throw new AssertionError(
-      `${msg ? msg + ": " : ""}Expected actual: "${actual}" to be close to "${expected}": delta "${
-        delta.toExponential()
-      }" is greater than "${tolerance.toExponential()}"`,
+      `${
+        msg ? msg + ": " : ""
+      }Expected actual: "${actual}" to be close to "${expected}": delta "${delta.toExponential()}" is greater than "${tolerance.toExponential()}"`,
     );
   }
 }
@@ -69,7 +69,9 @@ export function assertArrayAlmostEquals(
 ): void {
   if (actual.length !== expected.length) {
     throw new AssertionError(
-      `${msg ? msg + ": " : ""}length mismatch at ${path || "root"}: ${actual.length} vs ${expected.length}`,
+      `${msg ? msg + ": " : ""}length mismatch at ${
+        path || "root"
+      }: ${actual.length} vs ${expected.length}`,
     );
   }
   for (let i = 0; i < actual.length; i++) {
@@ -129,7 +131,9 @@ function checkError(
   if (!(err instanceof Error)) throw new AssertionError(`${pre}A non-Error object was thrown.`);
   if (ErrorClass && !(err instanceof ErrorClass)) {
     throw new AssertionError(
-      `${pre}Expected error to be instance of "${ErrorClass.name}", but was "${(err as Error).constructor.name}".`,
+      `${pre}Expected error to be instance of "${ErrorClass.name}", but was "${
+        (err as Error).constructor.name
+      }".`,
     );
   }
   if (msgIncludes !== undefined && !err.message.includes(msgIncludes)) {

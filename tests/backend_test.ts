@@ -22,7 +22,7 @@ Deno.test("an unknown backend is an error naming the source and the choices", ()
   );
   assertThrows(() => resolveBackendName([], { PVL_BACKEND: "x" }), BackendError, "PVL_BACKEND");
   assertThrows(() => resolveBackendName(["--backend"], {}), BackendError, "expected a name");
-  assertThrows(() => parseBackendName("gpu"), BackendError, "got \"gpu\"");
+  assertThrows(() => parseBackendName("gpu"), BackendError, 'got "gpu"');
 });
 
 Deno.test("tensorflow backend fails with one clear message when tfjs-node cannot load", async () => {
@@ -31,8 +31,14 @@ Deno.test("tensorflow backend fails with one clear message when tfjs-node cannot
       initBackend("tensorflow", {
         log: () => {},
         nodeLoaders: [
-          { name: "@tensorflow/tfjs-node-gpu", load: () => Promise.reject(new Error("no binding")) },
-          { name: "@tensorflow/tfjs-node", load: () => Promise.reject(new Error("no libtensorflow")) },
+          {
+            name: "@tensorflow/tfjs-node-gpu",
+            load: () => Promise.reject(new Error("no binding")),
+          },
+          {
+            name: "@tensorflow/tfjs-node",
+            load: () => Promise.reject(new Error("no libtensorflow")),
+          },
         ],
       }),
     BackendError,
@@ -41,8 +47,11 @@ Deno.test("tensorflow backend fails with one clear message when tfjs-node cannot
   assertStringIncludes(err.message, "CUDA 11.2 and cuDNN 8.1");
   assertStringIncludes(err.message, "--backend webgpu");
   assertStringIncludes(err.message, "no libtensorflow");
-  assertEquals(err.message, tensorflowUnavailableMessage([
-    "@tensorflow/tfjs-node-gpu: no binding",
-    "@tensorflow/tfjs-node: no libtensorflow",
-  ]));
+  assertEquals(
+    err.message,
+    tensorflowUnavailableMessage([
+      "@tensorflow/tfjs-node-gpu: no binding",
+      "@tensorflow/tfjs-node: no libtensorflow",
+    ]),
+  );
 });
