@@ -3,7 +3,9 @@
  * `results/rm/<run_id>/results.jsonl`) of one preset: per RM, the mean over seeds with a
  * 95% t interval of ProcessBench-analogue F1 (oracle; process-level and prefix-based) and
  * best-of-N accuracy, the paper's Qwen3-0.6B numbers beside them (Tables 1 and 2), and the
- * paired difference IPVRM - other with a verdict (lib/report/stats.ts).
+ * paired difference IPVRM - other with a verdict (lib/report/stats.ts); then IPVRM's
+ * temporal weightings (Tables 3 and 4: early - uniform on ProcessBench, late - uniform on
+ * best-of-N over the MATH-500 analogue).
  *
  *     deno run -A tools/rm_summary.ts [--preset default] [--results results/rm]
  * @module
@@ -26,6 +28,7 @@ interface Scores {
   pbProcess: number;
   pbPrefix: number;
   bon: number;
+  bonMath500: number;
   baselines: Record<string, number>;
 }
 
@@ -45,6 +48,7 @@ async function runsOf(kind: string): Promise<Scores[]> {
       pbProcess: pb.scorers.rm_process.oracle.mean,
       pbPrefix: pb.scorers.rm_prefix.oracle.mean,
       bon: bon.average.rm,
+      bonMath500: bon.bySplit.math500?.rm?.mean ?? NaN,
       baselines: {
         "PB sft_logprob": pb.scorers.sft_logprob.oracle.mean,
         "PB random": pb.scorers.random.oracle.mean,
@@ -121,5 +125,58 @@ for (const other of ["dpo", "implicit-prm"] as const) {
       }] (n=${d.n}) | ${v.verdict} |`,
     );
   }
+}
+
+// Temporal weighting (Tables 3, 4): the paper's Qwen3-0.6B rows.
+const WEIGHTINGS = [
+  { run: "ipvrm", paper: "IPVRM" },
+  { run: "ipvrm-early", paper: "IPVRM_early" },
+  { run: "ipvrm-late", paper: "IPVRM_late" },
+] as const;
+const wruns = Object.fromEntries(
+  await Promise.all(WEIGHTINGS.map(async (k) => [k.run, await runsOf(k.run)] as const)),
+);
+lines.push(
+  "",
+  "IPVRM temporal weighting (mean [95% CI], %; paper = Qwen3-0.6B):",
+  "",
+  "| weighting | seeds | PB F1 process (oracle) | paper T4 avg | BoN MATH-500 analogue @4/16/64 | paper T3 avg |",
+  "|---|---|---|---|---|---|",
+);
+for (const k of WEIGHTINGS) {
+  const r = wruns[k.run] ?? [];
+  const row = `Qwen3-0.6B | ${k.paper}`;
+  lines.push(
+    `| ${k.paper} | ${r.map((x) => x.seed).join(",")} | ${cell(r.map((x) => x.pbProcess))} | ${
+      paper.value({ table: 4, row, column: "Avg." })
+    } | ${cell(r.map((x) => x.bonMath500))} | ${paper.value({ table: 3, row, column: "Avg." })} |`,
+  );
+}
+lines.push("", "| comparison | metric | difference [95% CI] | paper's direction | verdict |");
+lines.push("|---|---|---|---|---|");
+for (
+  const [arm, metric, direction] of [
+    ["ipvrm-early", "pbProcess", "higher"],
+    ["ipvrm-late", "bonMath500", "higher"],
+  ] as const
+) {
+  const a = wruns[arm] ?? [];
+  const b = wruns["ipvrm"] ?? [];
+  const seeds = a.map((x) => x.seed).filter((s) => b.some((y) => y.seed === s));
+  if (seeds.length < 2) {
+    lines.push(
+      `| ${arm} - uniform | ${metric} | n=${seeds.length} | ${direction} | inconclusive (fewer than 2 seeds) |`,
+    );
+    continue;
+  }
+  const d = pairedDifference(
+    seeds.map((s) => a.find((x) => x.seed === s)![metric]),
+    seeds.map((s) => b.find((x) => x.seed === s)![metric]),
+  );
+  lines.push(
+    `| ${arm} - uniform | ${metric} | ${pct(d.mean)} [${pct(d.ciLow)}, ${
+      pct(d.ciHigh)
+    }] (n=${d.n}) | ${direction} | ${verdict(d, { direction }).verdict} |`,
+  );
 }
 console.log(lines.join("\n"));
