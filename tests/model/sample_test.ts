@@ -50,9 +50,17 @@ for (const block of [undefined, 1, 2, 3]) {
   });
 }
 
-Deno.test("compactCache(): the kept rows decode exactly as before", async () => {
+/**
+ * Prefills the first 3 tokens of 4 random rows, decodes tokens 3..5 (compacting the
+ * cache to `keep` just before token `compactAt`) and checks every kept row's
+ * log-softmax against the full forward's.
+ */
+async function checkCompactedDecode(
+  seed: number,
+  options: { compactAt: number; keep: number[] },
+): Promise<void> {
   const m = tinyModel(2);
-  const rows = randomTokens(new Rng(6), 4, 6, TINY.vocab);
+  const rows = randomTokens(new Rng(seed), 4, 6, TINY.vocab);
   const full = await nextTokenLogprobs(m, rows);
   const V = TINY.vocab;
   const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 3)), [4, 3], "int32");
@@ -60,9 +68,9 @@ Deno.test("compactCache(): the kept rows decode exactly as before", async () => 
   logits.dispose();
   let keep = [0, 1, 2, 3];
   for (let t = 3; t < 6; t++) {
-    if (t === 4) {
-      keep = [3, 1];
-      compactCache(cache, [3, 1], TINY.heads);
+    if (t === options.compactAt) {
+      keep = options.keep;
+      compactCache(cache, keep, TINY.heads);
     }
     const ids = tf.tensor1d(keep.map((r) => rows[r]![t]!), "int32");
     const lg = decodeStep(m, cache, ids);
@@ -81,6 +89,10 @@ Deno.test("compactCache(): the kept rows decode exactly as before", async () => 
   disposeCache(cache);
   prompt.dispose();
   m.dispose();
+}
+
+Deno.test("compactCache(): the kept rows decode exactly as before", async () => {
+  await checkCompactedDecode(6, { compactAt: 4, keep: [3, 1] });
 });
 
 Deno.test("truncateDistribution(): top-k then top-p keep the smallest most-likely set, renormalised", () => {
@@ -212,36 +224,7 @@ Deno.test("sampling with rows stopping (batch compaction): every model log-prob 
 Deno.test("the generic cache path (non-wasm backends) decodes as the full forward", async () => {
   _cacheTesting.forceGeneric = true;
   try {
-    const m = tinyModel(2);
-    const rows = randomTokens(new Rng(8), 4, 6, TINY.vocab);
-    const full = await nextTokenLogprobs(m, rows);
-    const V = TINY.vocab;
-    const prompt = tf.tensor2d(rows.map((r) => r.slice(0, 3)), [4, 3], "int32");
-    const { logits, cache } = prefill(m, prompt, { block: 2 });
-    logits.dispose();
-    let keep = [0, 1, 2, 3];
-    for (let t = 3; t < 6; t++) {
-      if (t === 5) {
-        keep = [2, 0];
-        compactCache(cache, keep, TINY.heads);
-      }
-      const ids = tf.tensor1d(keep.map((r) => rows[r]![t]!), "int32");
-      const lg = decodeStep(m, cache, ids);
-      const ls = tf.logSoftmax(lg);
-      const got = Array.from(await ls.data());
-      tf.dispose([ids, lg, ls]);
-      keep.forEach((r, i) => {
-        assertArrayAlmostEquals(
-          got.slice(i * V, (i + 1) * V),
-          Array.from(full.data.subarray((r * 6 + t) * V, (r * 6 + t + 1) * V)),
-          1e-5,
-          `row=${r} t=${t}`,
-        );
-      });
-    }
-    disposeCache(cache);
-    prompt.dispose();
-    m.dispose();
+    await checkCompactedDecode(8, { compactAt: 5, keep: [2, 0] });
   } finally {
     _cacheTesting.forceGeneric = false;
   }
