@@ -120,11 +120,13 @@ export async function reproduce(
   const total = experiments.reduce((a, e) => a + (expected[e.id.slice(0, 2)] ?? 60), 0);
   const t0 = performance.now();
   let doneExpected = 0;
+  // Measured speed over experiments that did real work: one answered from the cache in seconds
+  // would otherwise scale every later estimate towards zero.
+  let workExpected = 0, workSeconds = 0;
   const results: ExperimentResult[] = [];
   for (const [i, e] of experiments.entries()) {
     const elapsed = (performance.now() - t0) / 1000;
-    // Scale the expected remaining time by how fast we have been so far.
-    const speed = doneExpected > 0 ? elapsed / doneExpected : 1;
+    const speed = workExpected > 0 ? workSeconds / workExpected : 1;
     log(
       `[reproduce] ${i + 1}/${experiments.length} ${e.id} (preset ${args.preset}) elapsed ${
         formatDuration(elapsed)
@@ -139,7 +141,12 @@ export async function reproduce(
       figuresDir: args.figuresDir,
     });
     results.push(r);
-    doneExpected += expected[e.id.slice(0, 2)] ?? 60;
+    const exp = expected[e.id.slice(0, 2)] ?? 60;
+    doneExpected += exp;
+    if (r.seconds >= 0.2 * exp) {
+      workExpected += exp;
+      workSeconds += r.seconds;
+    }
     log(
       `[reproduce] ${e.id} done in ${
         formatDuration(r.seconds)

@@ -19,6 +19,43 @@ import {
 import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
 
 const ID = "03_main_rl";
+
+/** Table 6's other reward models: GRPO and DistRL, each with DPO-RM and with Implicit PRM online. */
+export const TABLE6_ARMS: readonly ArmSpec[] = [
+  ["dpo", "DPO-RM"],
+  ["implicit_prm", "Implicit PRM"],
+].flatMap(([rm, rmLabel]) => [
+  {
+    name: `grpo_${rm}`,
+    label: `GRPO w/ ${rmLabel}`,
+    overrides: [
+      {
+        path: "method",
+        value: "grpo_ipvrm",
+        reason: `Table 6 'GRPO w/ ${rmLabel}': GAE over TD, alpha 0`,
+      },
+      {
+        path: "rm",
+        value: rm,
+        reason: `Table 6: ${rmLabel} as the online RM (same update pipeline)`,
+      },
+    ],
+  },
+  {
+    name: `distrl_${rm}`,
+    label: `DistRL w/ ${rmLabel}`,
+    overrides: [
+      {
+        path: "rm",
+        value: rm,
+        reason: `Table 6 'DistRL w/ ${rmLabel}': ${rmLabel} as the online RM`,
+      },
+    ],
+  },
+]);
+
+/** Every arm of 03: Table 5's methods, then Table 6's reward-model rows. */
+export const ARMS: readonly ArmSpec[] = [...RL_METHOD_ARMS, ...TABLE6_ARMS];
 const Q = "Qwen3-0.6B";
 const SPLITS = [["aime", "AIME"], ["math500", "MATH-500"], ["minerva", "Minerva-Math"], [
   "olympiadbench",
@@ -76,6 +113,32 @@ export const CLAIMS: Claim[] = [
   },
 ];
 
+const t6 = (label: string) => ({ table: 6, row: `${Q} | ${label}`, column: "Avg." });
+
+/** Table 6: IPVRM is the better online RM under GRPO, and DistRL helps with every RM. */
+const TABLE6_CLAIMS: Claim[] = [
+  ...(["dpo", "implicit_prm"] as const).map((rm): Claim => {
+    const l = rm === "dpo" ? "DPO-RM" : "Implicit PRM";
+    return {
+      id: `t6_grpo_ipvrm_vs_grpo_${rm}`,
+      metric: "eval/avg/mean",
+      metricLabel: "avg@8 Avg. (%)",
+      treatment: { arm: "grpo_ipvrm", label: "GRPO w/ IPVRM", paper: t6("GRPO w/ IPVRM") },
+      control: { arm: `grpo_${rm}`, label: `GRPO w/ ${l}`, paper: t6(`GRPO w/ ${l}`) },
+    };
+  }),
+  ...(["dpo", "implicit_prm"] as const).map((rm): Claim => {
+    const l = rm === "dpo" ? "DPO-RM" : "Implicit PRM";
+    return {
+      id: `t6_distrl_vs_grpo_${rm}`,
+      metric: "eval/avg/mean",
+      metricLabel: "avg@8 Avg. (%)",
+      treatment: { arm: `distrl_${rm}`, label: `DistRL w/ ${l}`, paper: t6(`DistRL w/ ${l}`) },
+      control: { arm: `grpo_${rm}`, label: `GRPO w/ ${l}`, paper: t6(`GRPO w/ ${l}`) },
+    };
+  }),
+];
+
 const EXTRA: ExtraRow[] = [
   ...RL_METHOD_ARMS.flatMap((a) =>
     SPLITS.map(([s, col]) => ({
@@ -122,16 +185,16 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 4.3, Tables 5-7, Fig. 6",
     tables: [5, 6, 7],
   },
-  arms: (_preset: ExperimentPreset): ArmSpec[] => [...RL_METHOD_ARMS],
-  configDiff: (preset) => rlGrid(preset, RL_METHOD_ARMS).diff,
+  arms: (_preset: ExperimentPreset): ArmSpec[] => [...ARMS],
+  configDiff: (preset) => rlGrid(preset, ARMS).diff,
   run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
     runExperiment(preset, {
       id: ID,
       caption:
-        "RL methods: final avg@8 per split, ours beside Table 5 (Qwen3-0.6B); RM score and verifier accuracy beside Table 7",
-      arms: [...RL_METHOD_ARMS],
-      ...rlGrid(preset, RL_METHOD_ARMS),
-      claims: CLAIMS,
+        "RL methods: final avg@8 per split, ours beside Table 5 (Qwen3-0.6B); RM x optimiser beside Table 6; RM score and verifier accuracy beside Table 7",
+      arms: [...ARMS],
+      ...rlGrid(preset, ARMS),
+      claims: [...CLAIMS, ...TABLE6_CLAIMS],
       extra: EXTRA,
       figures,
       yTitle: "value",

@@ -79,6 +79,8 @@ export interface RLSwitches {
   epsHigh: number;
   /** e7: symmetric distribution-branch clip (repo `clip_ratio` 0.2). */
   distEps: number;
+  /** Entropy bonus `c` in `loss − c·H` (B16: PRIME 0.001; DistRL repo and paper 0). */
+  entropyCoef: number;
 }
 
 /**
@@ -108,6 +110,7 @@ export const SWITCH_PRESETS: Readonly<Record<SwitchPreset, Readonly<RLSwitches>>
     epsLow: 0.2, // App. C
     epsHigh: 0.28, // App. C
     distEps: 0.2, // e7
+    entropyCoef: 0, // (c) "entropy / KL": none
   },
   repo: {
     gaeNorm: "batch_mean_sigma_v", // dl_core_algos.py compute_distrl_advantages_and_returns
@@ -129,6 +132,7 @@ export const SWITCH_PRESETS: Readonly<Record<SwitchPreset, Readonly<RLSwitches>>
     epsLow: 0.2,
     epsHigh: 0.28,
     distEps: 0.2, // clip_ratio
+    entropyCoef: 0, // entropy_coeff 0 (methods.md B15 notes)
   },
 };
 
@@ -317,7 +321,7 @@ export const METHOD_RULES: Readonly<Record<Method, MethodRule>> = {
   },
   prime: {
     // PRIME: CE without ADB/DLW (Table 8 baseline), frozen reference (ref_type: freeze).
-    defaults: { adb: false, dlw: "off", ref: "sft" },
+    defaults: { adb: false, dlw: "off", ref: "sft", entropyCoef: 0.001 }, // B16 entropy bonus
     forced: { alpha: 0 },
     reason: "PRIME-style advantages (B16) have no distribution branch",
     rm: "implicit_prm",
@@ -393,6 +397,7 @@ function checkSwitches(s: RLSwitches): void {
   num(s.gaeCoef, "switches.gaeCoef");
   num(s.outcomeCoef, "switches.outcomeCoef");
   num(s.alpha, "switches.alpha", { min: 0 });
+  num(s.entropyCoef, "switches.entropyCoef", { min: 0 });
   if (!(typeof s.pMin === "number" && s.pMin > 0 && s.pMin < 1)) {
     fail(`switches.pMin: expected a probability in (0, 1), got ${JSON.stringify(s.pMin)}`);
   }

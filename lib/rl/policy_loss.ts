@@ -189,3 +189,36 @@ export function policyLoss(
     };
   });
 }
+
+/**
+ * Per-token entropy of the policy from full-vocabulary log-probabilities:
+ * `H[b, t] = −Σ_v exp(logp[b, t, v]) · logp[b, t, v]` (differentiable).
+ *
+ * @param vocabLogp `log π_θ(v|s_t)` for every vocabulary id `v`, `[B,L,V]`
+ * @returns `[B,L]`
+ */
+export function tokenEntropy(vocabLogp: tf.Tensor3D): tf.Tensor2D {
+  checkShape(vocabLogp, "vocabLogp", [undefined, undefined, undefined], "[B,L,V]");
+  return tf.tidy(() => tf.exp(vocabLogp).mul(vocabLogp).sum(2).neg() as tf.Tensor2D);
+}
+
+/**
+ * Masked aggregate of per-token entropies with the policy loss's aggregation (e9), the
+ * quantity an entropy bonus `− c · H` rewards (PRIME, methods.md B16: c = 0.001):
+ * `"sequence"`: `mean_b (1/T_b) Σ_t H m`; `"token"`: `Σ H m / Σ m`.
+ *
+ * @param entropy `[B,L]`; @param mask `[B,L]` 0/1
+ */
+export function aggregateEntropy(
+  entropy: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  agg: Aggregation = "sequence",
+): tf.Scalar {
+  checkShape(mask, "mask", entropy.shape, "[B,L]");
+  checkChoice(AGGREGATIONS, agg, "agg");
+  return tf.tidy(() =>
+    agg === "sequence"
+      ? entropy.mul(mask).sum(1).div(tf.maximum(mask.sum(1), MIN_TOKEN_COUNT)).mean() as tf.Scalar
+      : safeDiv(entropy.mul(mask).sum(), mask.sum()) as tf.Scalar
+  );
+}

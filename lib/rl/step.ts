@@ -25,7 +25,7 @@ import { distrlAdvantages, grpoAdvantages } from "./advantages.ts";
 import { candidateSet, gatherCandidates } from "./candidates.ts";
 import type { Method, RLConfig } from "./config.ts";
 import { type OnlineRmResult, onlineRmUpdate, pairAccuracyOf } from "./online_rm.ts";
-import { type PolicyLoss, policyLoss } from "./policy_loss.ts";
+import { aggregateEntropy, type PolicyLoss, policyLoss, tokenEntropy } from "./policy_loss.ts";
 import { primeAdvantages } from "./prime.ts";
 import { tidyRecord } from "./_tidy.ts";
 import {
@@ -421,7 +421,7 @@ export function policyLossFn(
   policy: TinyLM,
   mb: PolicyMiniBatch,
   config: RLConfig,
-): PolicyLoss {
+): PolicyLoss & { metrics: { entropy: tf.Scalar } } {
   const s = config.switches, temperature = config.budget.rolloutTemperature;
   return tidyRecord(() => {
     const common = {
@@ -435,17 +435,41 @@ export function policyLossFn(
       alpha: s.alpha,
       agg: s.lossAgg,
     };
+    // The entropy bonus needs the full next-token distribution: one forward picks every id.
+    const vocab = s.entropyCoef > 0
+      ? candidateLogprobs(policy, mb.tokens, { candidates: allIds(policy, mb.tokens), temperature })
+      : null;
+    let r: PolicyLoss;
     if (!mb.cand) {
-      return policyLoss(tokenLogprobs(policy, mb.tokens, { temperature }), null, common);
+      r = policyLoss(
+        vocab?.logp ?? tokenLogprobs(policy, mb.tokens, { temperature }),
+        null,
+        common,
+      );
+    } else {
+      const c = candidateLogprobs(policy, mb.tokens, { candidates: mb.cand.ids, temperature });
+      r = policyLoss(c.logp, c.candidateLogp, {
+        ...common,
+        candLogpOld: mb.cand.logpOld,
+        candAdvantages: mb.cand.advantages,
+        candMask: mb.cand.mask,
+      });
     }
-    const r = candidateLogprobs(policy, mb.tokens, { candidates: mb.cand.ids, temperature });
-    return policyLoss(r.logp, r.candidateLogp, {
-      ...common,
-      candLogpOld: mb.cand.logpOld,
-      candAdvantages: mb.cand.advantages,
-      candMask: mb.cand.mask,
-    });
+    if (!vocab) return { ...r, metrics: { ...r.metrics, entropy: tf.scalar(NaN) } };
+    const h = aggregateEntropy(tokenEntropy(vocab.candidateLogp), mb.mask, s.lossAgg);
+    return {
+      loss: r.loss.sub(h.mul(s.entropyCoef)) as tf.Scalar,
+      metrics: { ...r.metrics, entropy: h },
+    };
   });
+}
+
+/** Every vocabulary id at every position, `[B,L,V]` int32. */
+function allIds(policy: TinyLM, tokens: tf.Tensor2D): tf.Tensor3D {
+  const [b, l] = tokens.shape, v = policy.config.vocab;
+  return tf.tidy(() =>
+    tf.broadcastTo(tf.range(0, v, 1, "int32").reshape([1, 1, v]), [b, l, v]) as tf.Tensor3D
+  );
 }
 
 /** Mean policy-update figures over the mini-batches. */
@@ -455,6 +479,8 @@ export interface PolicyUpdate {
   distLoss: number;
   tokClipFrac: number;
   distClipFrac: number;
+  /** Mean aggregated policy entropy (NaN when the entropy bonus is off: not computed). */
+  entropy: number;
   gradNorm: number;
   updates: number;
 }
@@ -478,6 +504,7 @@ export async function updatePolicy(
     distLoss: 0,
     tokClipFrac: 0,
     distClipFrac: 0,
+    entropy: 0,
     gradNorm: 0,
     updates: 0,
   };
@@ -505,7 +532,9 @@ export async function updatePolicy(
       const r = await applyLossStep(policy, () => {
         const { loss, metrics } = policyLossFn(policy, mb, config);
         const m = metrics;
-        kept = tf.keep(tf.stack([m.tokLoss, m.distLoss, m.tokClipFrac, m.distClipFrac]));
+        kept = tf.keep(
+          tf.stack([m.tokLoss, m.distLoss, m.tokClipFrac, m.distClipFrac, m.entropy]),
+        );
         return loss;
       }, { optimizer });
       const m = await (kept as unknown as tf.Tensor).data();
@@ -515,6 +544,7 @@ export async function updatePolicy(
       acc.distLoss += m[1]!;
       acc.tokClipFrac += m[2]!;
       acc.distClipFrac += m[3]!;
+      acc.entropy += m[4]!;
       acc.updates++;
     } finally {
       if (kept) (kept as tf.Tensor).dispose();
@@ -528,6 +558,7 @@ export async function updatePolicy(
     distLoss: acc.distLoss / u,
     tokClipFrac: acc.tokClipFrac / u,
     distClipFrac: acc.distClipFrac / u,
+    entropy: acc.entropy / u,
     gradNorm: acc.gradNorm / u,
     updates: acc.updates,
   };
@@ -552,6 +583,7 @@ async function stepMetrics(
     "loss/dist": x.pol.distLoss,
     "clip/tok_frac": x.pol.tokClipFrac,
     "clip/dist_frac": x.pol.distClipFrac,
+    ...(Number.isFinite(x.pol.entropy) ? { "policy/entropy": x.pol.entropy } : {}),
     "policy/grad_norm": x.pol.gradNorm,
   };
   const named: Record<string, tf.Scalar> = {};

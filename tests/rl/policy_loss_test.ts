@@ -5,7 +5,13 @@ import {
   assertEquals,
   assertThrows,
 } from "@std/assert";
-import { type Aggregation, policyLoss, type PolicyLossOptions } from "../../lib/rl/policy_loss.ts";
+import {
+  aggregateEntropy,
+  type Aggregation,
+  policyLoss,
+  type PolicyLossOptions,
+  tokenEntropy,
+} from "../../lib/rl/policy_loss.ts";
 import { distrlAdvantages } from "../../lib/rl/advantages.ts";
 import {
   arr,
@@ -237,4 +243,33 @@ Deno.test("policyLoss() leaks no tensors (forward and gradient)", async () => {
       )([lpNew, cNew])
     );
   }
+});
+
+Deno.test("tokenEntropy(): hand case H(1/2, 1/4, 1/4) = 1.5 ln 2, and a point mass has 0", async () => {
+  const lp = t3([[[Math.log(0.5), Math.log(0.25), Math.log(0.25)], [0, -1e9, -1e9]]]);
+  const h = tokenEntropy(lp);
+  assertArrayAlmostEquals((await arr(h))[0]!, [1.5 * Math.LN2, 0], 1e-6);
+  disposeAll([lp, h]);
+});
+
+Deno.test("aggregateEntropy(): sequence and token forms equal their loops", async () => {
+  const rng = new Rng(11);
+  const H = randomMat(rng, 3, 5).map((r) => r.map(Math.abs));
+  const M = randomMask(rng, 3, 5);
+  M[0]![0] = 1;
+  const tH = t2(H), tM = t2(M);
+  let seq = 0;
+  for (let b = 0; b < 3; b++) {
+    const n = M[b]!.reduce((a, x) => a + x, 0);
+    seq += M[b]!.reduce((a, m, t) => a + m * H[b]![t]!, 0) / Math.max(n, 1) / 3;
+  }
+  let num = 0, den = 0;
+  for (let b = 0; b < 3; b++) {
+    for (let t = 0; t < 5; t++) (num += M[b]![t]! * H[b]![t]!, den += M[b]![t]!);
+  }
+  const s = aggregateEntropy(tH, tM, "sequence"), k = aggregateEntropy(tH, tM, "token");
+  assertAlmostEquals(await val(s), seq, 1e-5);
+  assertAlmostEquals(await val(k), num / den, 1e-5);
+  assertThrows(() => aggregateEntropy(tH, t2([[1, 0]])), RangeError, "mask");
+  disposeAll([tH, tM, s, k]);
 });

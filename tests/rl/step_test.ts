@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertNotEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "@std/assert";
+import { candidateLogprobs } from "../../lib/model/lm.ts";
 import { Rng } from "../../lib/prng.ts";
 import { type Method, type RLConfigInput } from "../../lib/rl/config.ts";
 import {
@@ -243,4 +244,58 @@ Deno.test("selectGroups(): mixed untruncated groups first, then the rest in draw
   // groups (G=2): 0 uniform, 1 mixed, 2 uniform, 3 mixed but truncated, 4 mixed
   assertEquals(selectGroups(labels, trunc, { groupSize: 2, keep: 3 }), [1, 4, 0]);
   assertEquals(selectGroups(labels, trunc, { groupSize: 2, keep: 5 }), [1, 4, 0, 2, 3]);
+});
+
+Deno.test("policyLossFn(): PRIME's entropy bonus is loss − 0.001·H, H from the full next-token distribution (loop)", async () => {
+  const c = smokeConfig({ method: "prime" });
+  assertEquals(c.switches.entropyCoef, 0.001);
+  const off = { ...c, switches: { ...c.switches, entropyCoef: 0 } };
+  const m = await makeModels(c);
+  const batch = await fixedBatch(c, m);
+  const old = await recomputeOld(m.policy, batch, c);
+  const adv = tf.tidy(() => tf.randomNormal(batch.mask.shape, 0, 1, "float32", 5)) as tf.Tensor2D;
+  const mb = {
+    tokens: batch.tokens,
+    mask: batch.mask,
+    logpOld: old.logp,
+    advantages: adv,
+    cand: null,
+  };
+  const before = numTensors();
+  const on = policyLossFn(m.policy, mb, c), plain = policyLossFn(m.policy, mb, off);
+  const [lOn, lOff, hOn] = await Promise.all([
+    on.loss.data(),
+    plain.loss.data(),
+    on.metrics.entropy.data(),
+  ]);
+  assert(Number.isNaN((await plain.metrics.entropy.data())[0]!), "no entropy computed when off");
+  // loop: H_t = -sum_v p log p from the temperature-scaled distribution, sequence mean over the mask
+  const [b, l] = batch.tokens.shape, v = m.policy.config.vocab;
+  const ids = tf.tidy(() =>
+    tf.broadcastTo(tf.range(0, v, 1, "int32").reshape([1, 1, v]), [b, l, v]) as tf.Tensor3D
+  );
+  const all = candidateLogprobs(m.policy, batch.tokens, {
+    candidates: ids,
+    temperature: c.budget.rolloutTemperature,
+  });
+  const lp = await all.candidateLogp.array(), mask = await batch.mask.array();
+  let want = 0;
+  for (let i = 0; i < b; i++) {
+    let s = 0, n = 0;
+    for (let t = 0; t < l; t++) {
+      if (!mask[i]![t]) continue;
+      let h = 0;
+      for (const x of lp[i]![t]!) h -= Math.exp(x) * x;
+      (s += h, n++);
+    }
+    want += s / Math.max(n, 1) / b;
+  }
+  assertAlmostEquals(hOn[0]!, want, 1e-4);
+  assertAlmostEquals(lOn[0]!, lOff[0]! - 0.001 * want, 1e-6);
+  tf.dispose([ids, all.logp, all.candidateLogp]);
+  tf.dispose([on.loss, ...Object.values(on.metrics), plain.loss, ...Object.values(plain.metrics)]);
+  assertEquals(numTensors(), before, "policyLossFn leaks no tensor");
+  tf.dispose([adv, old.logp]);
+  disposeBatch(batch);
+  disposeModels(m);
 });
