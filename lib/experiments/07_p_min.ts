@@ -1,7 +1,9 @@
 /**
  * 07 · How do the candidate set's size and retained mass depend on P_min, and does DistRL's
  * avg@8 depend on it (Table 11, App. D)? The `p010` arm is 03's DistRL run (cache). Size and
- * mass are measured under pi_old on the RL rollouts (`cand/size`, `cand/mass`), averaged over steps.
+ * mass are measured as the paper does, on the SFT policy's own samples over 1,000 training
+ * prompts (`sftcand/*`, one draw per seed), and also under pi_old during RL (`train/cand/*`,
+ * averaged over steps).
  * @module
  */
 import {
@@ -15,10 +17,14 @@ import {
   rlCurves,
   rlGrid,
   runExperiment,
+  type Stages,
 } from "./_experiment.ts";
 import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
 
 const ID = "07_p_min";
+
+/** The P_min of each arm. */
+const P_MIN: Readonly<Record<string, number>> = { p005: 0.05, p010: 0.1, p020: 0.2 };
 
 /** P_min in {0.05, 0.10, 0.20} (App. D); 0.10 is the base (App. C). */
 export const ARMS: readonly ArmSpec[] = [
@@ -49,12 +55,15 @@ const side = (arm: string, label: string, column: string) => ({
   paper: { table: 11, row: label, column },
 });
 
-/** Claims: a lower P_min keeps more candidates and more mass; a higher one fewer (directions from Table 11). */
+/**
+ * Claims: a lower P_min keeps more candidates and more mass, a higher one fewer (directions from
+ * Table 11), measured as the paper does: on the SFT policy's samples of training prompts.
+ */
 export const CLAIMS: Claim[] = (
-  [["train/cand/size", "Avg Candidate Size", "candidate-set size (tokens)", 1], [
-    "train/cand/mass",
+  [["sftcand/size", "Avg Candidate Size", "candidate-set size, SFT policy (tokens)", 1], [
+    "sftcand/mass",
     "Prob. Mass Coverage",
-    "retained mass (%)",
+    "retained mass, SFT policy (%)",
     100,
   ]] as const
 ).flatMap(([metric, column, metricLabel, scale]) => [
@@ -76,12 +85,61 @@ export const CLAIMS: Claim[] = (
   },
 ]);
 
-const EXTRA: ExtraRow[] = ARMS.map((a) => ({
-  arm: a.name,
-  label: a.label,
-  metric: "eval/avg/mean",
-  metricLabel: "avg@8 Avg. (%) (no paper number)",
-}));
+const EXTRA: ExtraRow[] = ARMS.flatMap((a) => [
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "train/cand/size",
+    metricLabel: "candidate-set size under pi_old during RL (tokens; paper: SFT policy)",
+    scale: 1,
+    paper: { table: 11, row: a.label, column: "Avg Candidate Size" },
+  },
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "train/cand/mass",
+    metricLabel: "retained mass under pi_old during RL (%; paper: SFT policy)",
+    scale: 100,
+    paper: { table: 11, row: a.label, column: "Prob. Mass Coverage" },
+  },
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "sftcand/empty_frac",
+    metricLabel: "positions with an empty candidate set, SFT policy (%) (no paper number)",
+    scale: 100,
+  },
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "eval/avg/mean",
+    metricLabel: "avg@8 Avg. (%) (no paper number)",
+  },
+]);
+
+/** The RL grid plus the SFT policy's candidate-set statistics at the arm's P_min. */
+function grid(preset: ExperimentPreset) {
+  const g = rlGrid(preset, ARMS);
+  return {
+    ...g,
+    unit: async (arm: ArmSpec, seed: number, stages: Stages) => {
+      const out = await g.unit(arm, seed, stages);
+      const pMin = P_MIN[arm.name]!;
+      const stats = await stages.sftCandidateStats(Object.values(P_MIN), seed);
+      const s = stats.find((x) => x.pMin === pMin)!;
+      return {
+        ...out,
+        metrics: {
+          ...out.metrics,
+          "sftcand/size": s.size,
+          "sftcand/mass": s.mass,
+          "sftcand/empty_frac": s.emptyFrac,
+        },
+        extra: { ...out.extra, sftcand: { positions: s.positions, pMin } },
+      };
+    },
+  };
+}
 
 function figures(records: UnitRecord[]): NamedFigure[] {
   return [
@@ -113,14 +171,14 @@ export const experiment: Experiment = {
     tables: [11],
   },
   arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rlGrid(preset, ARMS).diff,
+  configDiff: (preset) => grid(preset).diff,
   run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
     runExperiment(preset, {
       id: ID,
       caption:
-        "Candidate set per P_min, ours beside Table 11 (Qwen3-0.6B SFT policy in the paper; pi_old during RL here)",
+        "Candidate set per P_min on the SFT policy's samples of 1,000 training prompts, ours beside Table 11 (Qwen3-0.6B SFT policy); pi_old during RL and avg@8 below",
       arms: [...ARMS],
-      ...rlGrid(preset, ARMS),
+      ...grid(preset),
       claims: CLAIMS,
       extra: EXTRA,
       figures,

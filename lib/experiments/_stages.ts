@@ -44,7 +44,14 @@ import { getOrTrainRewardModel, RM_STAGE_VERSION } from "../rm/train.ts";
 import type { RMRollout } from "../rm/train.ts";
 import { resolveRLConfig, type RLConfig, type RLConfigInput } from "../rl/config.ts";
 import type { EvalSet } from "../rl/_eval.ts";
-import { runRL } from "../rl/run.ts";
+import { runRL, trainProblems } from "../rl/run.ts";
+import {
+  type CandidateSetStats,
+  policyCandidateStats,
+  tokenRollout,
+} from "../eval/candidate_set.ts";
+import { sampleRollouts } from "../pipeline/rollouts.ts";
+import { Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache } from "../run/cache.ts";
 import type { DeepPartial } from "../run/config.ts";
 import { readJsonl } from "../run/results.ts";
@@ -285,6 +292,41 @@ export class Stages {
       },
     );
     return JSON.parse(await Deno.readTextFile(art.file("evaluation.json"))) as RmEvaluation;
+  }
+
+  /**
+   * P_min candidate-set statistics of the SFT policy on its own samples (cached as
+   * `cand_stats`): one T = 1 rollout on each of `prompts` training prompts drawn with `seed`
+   * (the paper: the SFT policy over 1,000 training prompts, Table 11).
+   */
+  async sftCandidateStats(
+    pMins: readonly number[],
+    seed: number,
+    prompts = this.preset === "smoke" ? 64 : 1000,
+  ): Promise<CandidateSetStats[]> {
+    const sft = await this.policy();
+    const config = { pMins: [...pMins], seed, prompts, temperature: 1, role: "train" };
+    const art = await this.cache.getOrBuild(
+      { stage: "cand_stats", version: 1, config, inputs: { sft: sft.key } },
+      async (dir) => {
+        const policy = await this.loadSft();
+        try {
+          const rng = new Rng(seed).fork("cand_stats");
+          const problems = trainProblems(rng, prompts);
+          const rollouts = await sampleRollouts(
+            policy,
+            problems.map((problem) => ({ problem, bucket: "train" })),
+            { rng, n: 1, temperature: 1, label: "cand_stats", log: this.#log ?? (() => {}) },
+          );
+          const stats = await policyCandidateStats(policy, rollouts.map(tokenRollout), pMins);
+          await Deno.writeTextFile(`${dir}/stats.json`, JSON.stringify(stats));
+          return { positions: stats[0]?.positions ?? 0 };
+        } finally {
+          policy.dispose();
+        }
+      },
+    );
+    return JSON.parse(await Deno.readTextFile(art.file("stats.json"))) as CandidateSetStats[];
   }
 
   /** The resolved RL config of `input` for `seed` under this preset's budget. */
