@@ -7,9 +7,16 @@
  *
  * ```
  * deno task reproduce [--preset smoke|default|full|gpu] [--only 01,03] [--seeds 1,2,3]
- *   [--fresh] [--results DIR] [--figures DIR] [--backend wasm|cpu|webgpu|tensorflow]
+ *   [--jobs N] [--fresh] [--results DIR] [--figures DIR] [--backend wasm|cpu|webgpu|tensorflow]
  * ```
  * With no flags it runs the `default` preset (the README's "embedded default").
+ *
+ * `--jobs N` runs the seeds in N child processes (seed `s` goes to job `(i mod N)` in seed
+ * order), each with one wasm thread unless `WASM_THREADS` is set: every per-seed stage (RM data,
+ * RMs, RL runs) then lives in one process, and the shared stages (SFT policy, evaluation sets)
+ * are built once beforehand. The children append to the same `results.jsonl` files (one write per
+ * record); a final pass in this process reads everything back and writes tables, figures and
+ * verdicts.
  * @module
  */
 import {
@@ -20,6 +27,7 @@ import {
 } from "../experiments/_runner.ts";
 import { EXPECTED_SECONDS, selectExperiments } from "../experiments/_registry.ts";
 import { Stages } from "../experiments/_stages.ts";
+import { defaultSeeds } from "../experiments/_runner.ts";
 import type { ExperimentResult } from "../experiments/_experiment.ts";
 import { formatDuration } from "../run/progress.ts";
 import { toMarkdown } from "../report/tables.ts";
@@ -33,6 +41,8 @@ export interface ReproduceArgs {
   fresh: boolean;
   resultsDir?: string;
   figuresDir?: string;
+  /** Child processes for the seeds (1 = run in this process). */
+  jobs: number;
 }
 
 function argValue(args: readonly string[], name: string): string | undefined {
@@ -65,10 +75,18 @@ export function parseReproduceArgs(args: readonly string[]): ReproduceArgs {
       );
     }
   }
+  const jobsArg = argValue(args, "--jobs");
+  const jobs = jobsArg === undefined ? 1 : Number(jobsArg);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new RangeError(
+      `Invalid --jobs: expected an integer >= 1, got ${JSON.stringify(jobsArg)}`,
+    );
+  }
   return {
     preset,
     only,
     seeds,
+    jobs,
     fresh: args.includes("--fresh"),
     resultsDir: argValue(args, "--results"),
     figuresDir: argValue(args, "--figures"),
@@ -108,6 +126,106 @@ export function verdictLines(results: readonly ExperimentResult[]): VerdictLine[
   );
 }
 
+/** Seeds dealt round-robin to `jobs` groups (empty groups dropped). */
+export function seedGroups(seeds: readonly number[], jobs: number): number[][] {
+  const groups: number[][] = Array.from({ length: jobs }, () => []);
+  seeds.forEach((s, i) => groups[i % jobs]!.push(s));
+  return groups.filter((g) => g.length > 0);
+}
+
+/** The command-line flags of one child of `--jobs` (its seeds, its own figures dir). */
+export function childArgs(args: ReproduceArgs, seeds: readonly number[], figuresDir: string) {
+  return [
+    "--preset",
+    args.preset,
+    ...(args.only.length ? ["--only", args.only.join(",")] : []),
+    "--seeds",
+    seeds.join(","),
+    ...(args.fresh ? ["--fresh"] : []),
+    ...(args.resultsDir ? ["--results", args.resultsDir] : []),
+    "--figures",
+    figuresDir,
+  ];
+}
+
+async function pipeLines(
+  stream: ReadableStream<Uint8Array>,
+  prefix: string,
+  log: (line: string) => void,
+): Promise<void> {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    const lines = buf.split("\n");
+    buf = lines.pop()!;
+    for (const l of lines) if (l.length) log(`${prefix}${l}`);
+  }
+  if (buf.length) log(`${prefix}${buf}`);
+}
+
+/**
+ * `--jobs N`: shared stages here, then one child process per seed group; throws naming the
+ * failed jobs (their finished units stay in the results and are resumed next time).
+ */
+async function runJobs(
+  args: ReproduceArgs,
+  stages: Stages,
+  log: (line: string) => void,
+): Promise<void> {
+  const experiments = selectExperiments(args.only);
+  const seeds = args.seeds ?? defaultSeeds(args.preset);
+  const groups = seedGroups(seeds, args.jobs);
+  log(
+    `[reproduce] --jobs ${args.jobs}: shared stages first, then seeds ${
+      groups.map((g) => `{${g.join(",")}}`).join(" ")
+    } in ${groups.length} processes`,
+  );
+  // Built once here so that the children only read them from the cache.
+  await stages.policy();
+  const ids = experiments.map((e) => e.id.slice(0, 2));
+  if (ids.some((i) => ["01", "02", "06", "08"].includes(i))) {
+    await stages.processBench();
+    await stages.bestOfN();
+  }
+  if (ids.some((i) => ["03", "04", "05", "07"].includes(i))) await stages.avgSets();
+  const figTmp = await Deno.makeTempDir({ prefix: "pvl-jobs-figures-" });
+  const env: Record<string, string> = {};
+  if (Deno.env.get("WASM_THREADS") === undefined) env.WASM_THREADS = "1";
+  try {
+    const codes = await Promise.all(groups.map(async (g, j) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--unstable-webgpu",
+          new URL(import.meta.url).pathname,
+          ...childArgs(args, g, `${figTmp}/job${j + 1}`),
+        ],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const prefix = `[job ${j + 1}/${groups.length}] `;
+      await Promise.all([
+        pipeLines(child.stdout, prefix, log),
+        pipeLines(child.stderr, prefix, log),
+      ]);
+      return (await child.status).code;
+    }));
+    const failed = codes.flatMap((
+      c,
+      j,
+    ) => (c === 0 ? [] : [`job ${j + 1} (seeds ${groups[j]}) exit ${c}`]));
+    if (failed.length) {
+      throw new Error(
+        `reproduce --jobs: ${failed.join("; ")}; finished units are kept, run again to resume`,
+      );
+    }
+  } finally {
+    await Deno.remove(figTmp, { recursive: true }).catch(() => {});
+  }
+}
+
 /** Runs the selected experiments in order with one shared {@linkcode Stages}. */
 export async function reproduce(
   args: ReproduceArgs,
@@ -116,6 +234,11 @@ export async function reproduce(
   const log = options.log ?? ((l: string) => console.error(l));
   const experiments = selectExperiments(args.only);
   const stages = new Stages(args.preset, { log });
+  if (args.jobs > 1) {
+    await runJobs(args, stages, log);
+    // Everything is finished now: this pass reads it back and writes tables, figures, verdicts.
+    args = { ...args, jobs: 1, fresh: false };
+  }
   const expected = EXPECTED_SECONDS[args.preset] ?? {};
   const total = experiments.reduce((a, e) => a + (expected[e.id.slice(0, 2)] ?? 60), 0);
   const t0 = performance.now();

@@ -1,11 +1,37 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { parseReproduceArgs, reproduce } from "../../lib/cli/reproduce.ts";
+import { childArgs, parseReproduceArgs, reproduce, seedGroups } from "../../lib/cli/reproduce.ts";
 
 Deno.test("parseReproduceArgs() defaults to the default preset and checks flags", () => {
   assertEquals(parseReproduceArgs([]).preset, "default");
   assertEquals(parseReproduceArgs(["--preset", "smoke", "--only", "00,3"]).only, ["00", "3"]);
   assertThrows(() => parseReproduceArgs(["--preset", "huge"]), RangeError, "Invalid --preset");
   assertThrows(() => parseReproduceArgs(["--seeds", "0,1"]), RangeError, "Invalid --seeds");
+  assertEquals(parseReproduceArgs([]).jobs, 1);
+  assertEquals(parseReproduceArgs(["--jobs", "3"]).jobs, 3);
+  assertThrows(() => parseReproduceArgs(["--jobs", "0"]), RangeError, "Invalid --jobs");
+  assertThrows(() => parseReproduceArgs(["--jobs", "two"]), RangeError, "Invalid --jobs");
+});
+
+Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its own figures dir", () => {
+  assertEquals(seedGroups([1, 2, 3], 2), [[1, 3], [2]]);
+  assertEquals(seedGroups([1, 2], 4), [[1], [2]]);
+  assertEquals(seedGroups([1, 2, 3, 4, 5], 1), [[1, 2, 3, 4, 5]]);
+  const a = parseReproduceArgs(["--preset", "smoke", "--only", "03,04", "--fresh", "--jobs", "2"]);
+  const c = childArgs(a, [1, 3], "/tmp/f1");
+  assertEquals(c, [
+    "--preset",
+    "smoke",
+    "--only",
+    "03,04",
+    "--seeds",
+    "1,3",
+    "--fresh",
+    "--figures",
+    "/tmp/f1",
+  ]);
+  // a child never gets --jobs (no recursion)
+  assert(!c.includes("--jobs"));
+  assertEquals(parseReproduceArgs(c).jobs, 1);
 });
 
 // End to end on the smoke preset (uses the shared artifact cache: the first run builds the smoke
