@@ -19,7 +19,7 @@ const root = argValue(Deno.args, "--results") ?? "results/rl";
 
 const METHODS = [
   { run: "grpo-vr", paper: "GRPO w/ VR" },
-  { run: "prime", paper: "PRIME" },
+  { run: "prime-implicit-prm", paper: "PRIME" },
   { run: "grpo-ipvrm-ipvrm", paper: "GRPO w/ IPVRM" },
   { run: "distrl-ipvrm", paper: "DistRL w/ IPVRM" },
 ] as const;

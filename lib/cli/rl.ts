@@ -85,7 +85,12 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const preset = config.pipeline as PresetName;
-  const pipeline = resolvePipelineConfig(preset);
+  // The RM data and the offline RM of this seed: the same artifacts as `deno task rm --seed S`
+  // and the experiments' (seed 1 = the preset's own RM data).
+  const pipeline = resolvePipelineConfig(
+    preset,
+    config.seed === 1 ? {} : { rmData: { seed: config.seed } },
+  );
   const backend = await initBackendFromArgs(args);
   const cache = new ArtifactCache();
   const variant = [variantName(config), preset, ...parsed.variantTags].join("-");
@@ -102,7 +107,10 @@ if (import.meta.main) {
     // the offline RM of this kind (the RL's initial RM), trained with the paper switches
     const dataArt = await buildRmData(pipeline, { sft, cache });
     const data = await readRmData(dataArt);
-    const rmConfig = resolveRMConfig({ budget: preset, switches: "paper" }, { kind: config.rm });
+    const rmConfig = resolveRMConfig({ budget: preset, switches: "paper" }, {
+      kind: config.rm,
+      seed: config.seed,
+    });
     const { pair, artifact } = await getOrTrainRewardModel(loadSft, rmRolloutsFrom(data.rollouts), {
       config: rmConfig,
       sftKey: sft.key,
