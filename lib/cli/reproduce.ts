@@ -25,7 +25,7 @@ import {
   figuresRoot,
   resultsRoot,
 } from "../experiments/_runner.ts";
-import { EXPECTED_SECONDS, selectExperiments } from "../experiments/_registry.ts";
+import { expectedSeconds, selectExperiments } from "../experiments/_registry.ts";
 import { Stages } from "../experiments/_stages.ts";
 import { defaultSeeds } from "../experiments/_runner.ts";
 import type { ExperimentResult } from "../experiments/_experiment.ts";
@@ -43,6 +43,8 @@ export interface ReproduceArgs {
   figuresDir?: string;
   /** Child processes for the seeds (1 = run in this process). */
   jobs: number;
+  /** A child of `--jobs`: the parent built the shared stages (only the ETA reads it). */
+  child: boolean;
 }
 
 function argValue(args: readonly string[], name: string): string | undefined {
@@ -88,6 +90,7 @@ export function parseReproduceArgs(args: readonly string[]): ReproduceArgs {
     seeds,
     jobs,
     fresh: args.includes("--fresh"),
+    child: args.includes("--child"),
     resultsDir: argValue(args, "--results"),
     figuresDir: argValue(args, "--figures"),
   };
@@ -145,6 +148,7 @@ export function childArgs(args: ReproduceArgs, seeds: readonly number[], figures
     ...(args.resultsDir ? ["--results", args.resultsDir] : []),
     "--figures",
     figuresDir,
+    "--child",
   ];
 }
 
@@ -239,8 +243,11 @@ export async function reproduce(
     // Everything is finished now: this pass reads it back and writes tables, figures, verdicts.
     args = { ...args, jobs: 1, fresh: false };
   }
-  const expected = EXPECTED_SECONDS[args.preset] ?? {};
-  const total = experiments.reduce((a, e) => a + (expected[e.id.slice(0, 2)] ?? 60), 0);
+  const expected = expectedSeconds(args.preset, experiments.map((e) => e.id.slice(0, 2)), {
+    seeds: args.seeds,
+    sharedBuilt: args.child,
+  });
+  const total = expected.reduce((a, b) => a + b, 0);
   const t0 = performance.now();
   let doneExpected = 0;
   // Measured speed over experiments that did real work: one answered from the cache in seconds
@@ -264,7 +271,7 @@ export async function reproduce(
       figuresDir: args.figuresDir,
     });
     results.push(r);
-    const exp = expected[e.id.slice(0, 2)] ?? 60;
+    const exp = expected[i]!;
     doneExpected += exp;
     if (r.seconds >= 0.2 * exp) {
       workExpected += exp;

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Experiment } from "./_experiment.ts";
+import { defaultSeeds, type ExperimentPreset } from "./_runner.ts";
 import { experiment as e00 } from "./00_quickstart.ts";
 import { experiment as e01 } from "./01_reward_models.ts";
 import { experiment as e02 } from "./02_temporal_weighting.ts";
@@ -29,8 +30,9 @@ export const EXPERIMENTS: readonly Experiment[] = [
 ];
 
 /**
- * Rough wall seconds per experiment on 2 shared cores (for the overall ETA only; the per-unit
- * ETA uses measured times). Shared stages are charged to the first experiment that builds them.
+ * Expected wall seconds per experiment (for the overall ETA only; the per-unit ETA uses measured
+ * times): all of the preset's seeds, shared stages excluded ({@linkcode SHARED_SECONDS}), on 2
+ * cores. The reproduce loop rescales by the speed it measures, so these need only be roughly right.
  */
 export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   smoke: {
@@ -45,31 +47,33 @@ export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, n
     "08": 2,
     "09": 30,
   },
-  // From scratch on 2 cores, one process: measured unit times of 2026-11-23 (RMs 4-6 min each,
-  // RL units 35-70 s) plus the SFT policy (base + SFT, about 30 min, charged to 00).
+  // Sums of the unit seconds over seeds 1-3, measured 2026-11-25 on a fresh clone with
+  // `--jobs 3` (three one-thread children on 2 cores): 73 min wall in all, 14 of them shared.
   default: {
-    "00": 2200,
-    "01": 2500,
-    "02": 1700,
-    "03": 1150,
-    "04": 300,
-    "05": 150,
-    "06": 1650,
-    "07": 380,
+    "00": 860,
+    "01": 1460,
+    "02": 2270,
+    "03": 1770,
+    "04": 430,
+    "05": 230,
+    "06": 2500,
+    "07": 480,
     "08": 5,
-    "09": 200,
+    "09": 190,
   },
+  // Not run: default's times x 5/3 seeds, the RL experiments x 6 more for the 40-step x 32-prompt
+  // budget (docs/rl.md): about 11.5 h of units, near 4 h with `--jobs 3` on 2 cores.
   full: {
-    "00": 900,
-    "01": 2000,
-    "02": 1200,
-    "03": 6000,
-    "04": 1500,
-    "05": 1500,
-    "06": 1200,
-    "07": 3000,
-    "08": 5,
-    "09": 1000,
+    "00": 1430,
+    "01": 2430,
+    "02": 3780,
+    "03": 17700,
+    "04": 4300,
+    "05": 2300,
+    "06": 4170,
+    "07": 4800,
+    "08": 8,
+    "09": 320,
   },
   gpu: {
     "00": 600,
@@ -84,6 +88,43 @@ export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, n
     "09": 800,
   },
 };
+
+/**
+ * Expected wall seconds of the shared stages of a preset (SFT policy, evaluation sets), built once
+ * by the first experiment (or by the parent of `--jobs`) and cached.
+ */
+export const SHARED_SECONDS: Readonly<Record<string, number>> = {
+  smoke: 30,
+  // measured 2026-11-25, fresh clone: base 400 + SFT 1,500 steps and the evaluation sets, 14 min
+  default: 840,
+  full: 840,
+  gpu: 1800,
+};
+
+/**
+ * Expected wall seconds of each experiment `ids[i]` of `preset` for `seeds` (scaled by their share
+ * of the preset's default seeds), the shared stages charged to the first one unless `sharedBuilt`
+ * (a child of `--jobs`, whose parent built them). Unknown ids count 60 s.
+ *
+ * @example
+ * ```ts
+ * import { EXPECTED_SECONDS, expectedSeconds } from "./_registry.ts";
+ * const all = expectedSeconds("default", ["01"], { sharedBuilt: true })[0]!;
+ * all === EXPECTED_SECONDS.default!["01"]; // true
+ * expectedSeconds("default", ["01"], { seeds: [2], sharedBuilt: true })[0] === all / 3; // true
+ * ```
+ */
+export function expectedSeconds(
+  preset: ExperimentPreset,
+  ids: readonly string[],
+  options: { seeds?: readonly number[]; sharedBuilt?: boolean } = {},
+): number[] {
+  const table = EXPECTED_SECONDS[preset] ?? {};
+  const all = defaultSeeds(preset).length;
+  const mine = options.seeds ? options.seeds.length : all;
+  const shared = options.sharedBuilt ? 0 : SHARED_SECONDS[preset] ?? 0;
+  return ids.map((id, i) => ((table[id] ?? 60) * mine) / all + (i === 0 ? shared : 0));
+}
 
 /** Experiments whose `NN` is in `only` (all when empty); throws naming unknown numbers. */
 export function selectExperiments(only: readonly string[]): Experiment[] {

@@ -1,5 +1,10 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { childArgs, parseReproduceArgs, reproduce, seedGroups } from "../../lib/cli/reproduce.ts";
+import {
+  EXPECTED_SECONDS,
+  expectedSeconds,
+  SHARED_SECONDS,
+} from "../../lib/experiments/_registry.ts";
 
 Deno.test("parseReproduceArgs() defaults to the default preset and checks flags", () => {
   assertEquals(parseReproduceArgs([]).preset, "default");
@@ -28,10 +33,31 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
     "--fresh",
     "--figures",
     "/tmp/f1",
+    "--child",
   ]);
-  // a child never gets --jobs (no recursion)
+  // a child never gets --jobs (no recursion) and knows the shared stages are built
   assert(!c.includes("--jobs"));
   assertEquals(parseReproduceArgs(c).jobs, 1);
+  assertEquals(parseReproduceArgs(c).child, true);
+  assertEquals(parseReproduceArgs([]).child, false);
+});
+
+Deno.test("expectedSeconds(): shared stages on the first experiment unless built, seed share", () => {
+  const t = EXPECTED_SECONDS.default!;
+  const shared = SHARED_SECONDS.default!;
+  assert(shared > 0);
+  assertEquals(expectedSeconds("default", ["01", "03"]), [t["01"]! + shared, t["03"]!]);
+  assertEquals(expectedSeconds("default", ["01", "03"], { sharedBuilt: true }), [
+    t["01"]!,
+    t["03"]!,
+  ]);
+  // one seed of the default three: a third of each experiment, shared stages still once
+  const one = expectedSeconds("default", ["03", "01"], { seeds: [2] });
+  assertEquals(one, [t["03"]! / 3 + shared, t["01"]! / 3]);
+  // full has five default seeds: two of them are 2/5 of it
+  const f = expectedSeconds("full", ["04"], { seeds: [1, 2], sharedBuilt: true });
+  assertEquals(f, [EXPECTED_SECONDS.full!["04"]! * 2 / 5]);
+  assertEquals(expectedSeconds("smoke", ["77"], { sharedBuilt: true }), [60]);
 });
 
 // End to end on the smoke preset (uses the shared artifact cache: the first run builds the smoke
