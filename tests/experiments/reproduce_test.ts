@@ -11,7 +11,7 @@ Deno.test("parseReproduceArgs() defaults to the default preset and checks flags"
   assertEquals(parseReproduceArgs(["--preset", "smoke", "--only", "00,3"]).only, ["00", "3"]);
   assertThrows(() => parseReproduceArgs(["--preset", "huge"]), RangeError, "Invalid --preset");
   assertThrows(() => parseReproduceArgs(["--seeds", "0,1"]), RangeError, "Invalid --seeds");
-  assertEquals(parseReproduceArgs([]).jobs, 1);
+  assertEquals(parseReproduceArgs(["--jobs", "1"], {}).jobs, 1);
   assertEquals(parseReproduceArgs(["--jobs", "3"]).jobs, 3);
   assertThrows(() => parseReproduceArgs(["--jobs", "0"]), RangeError, "Invalid --jobs");
   assertThrows(() => parseReproduceArgs(["--jobs", "two"]), RangeError, "Invalid --jobs");
@@ -21,7 +21,9 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
   assertEquals(seedGroups([1, 2, 3], 2), [[1, 3], [2]]);
   assertEquals(seedGroups([1, 2], 4), [[1], [2]]);
   assertEquals(seedGroups([1, 2, 3, 4, 5], 1), [[1, 2, 3, 4, 5]]);
-  const a = parseReproduceArgs(["--preset", "smoke", "--only", "03,04", "--fresh", "--jobs", "2"]);
+  const a = parseReproduceArgs(["--preset", "smoke", "--only", "03,04", "--fresh", "--jobs", "2"], {
+    PVL_BACKEND: "cpu",
+  });
   const c = childArgs(a, [1, 3], "/tmp/f1");
   assertEquals(c, [
     "--preset",
@@ -33,6 +35,8 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
     "--fresh",
     "--figures",
     "/tmp/f1",
+    "--backend",
+    "cpu",
     "--child",
   ]);
   // a child never gets --jobs (no recursion) and knows the shared stages are built
@@ -40,6 +44,23 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
   assertEquals(parseReproduceArgs(c).jobs, 1);
   assertEquals(parseReproduceArgs(c).child, true);
   assertEquals(parseReproduceArgs([]).child, false);
+});
+
+Deno.test("--jobs defaults to one process per seed for default/full on the CPU backends", () => {
+  // the README's main command: default preset, wasm, 3 seeds -> 3 children
+  assertEquals(parseReproduceArgs([], {}).jobs, 3);
+  assertEquals(parseReproduceArgs([], {}).backend, "wasm");
+  assertEquals(parseReproduceArgs(["--preset", "full"], {}).jobs, 5);
+  assertEquals(parseReproduceArgs(["--seeds", "1,2"], {}).jobs, 2);
+  assertEquals(parseReproduceArgs(["--backend", "cpu"], {}).jobs, 3);
+  // one process: smoke, gpu, a GPU backend, an explicit --jobs 1, and every child
+  assertEquals(parseReproduceArgs(["--preset", "smoke"], {}).jobs, 1);
+  assertEquals(parseReproduceArgs(["--preset", "gpu"], {}).jobs, 1);
+  assertEquals(parseReproduceArgs(["--backend", "webgpu"], {}).jobs, 1);
+  assertEquals(parseReproduceArgs([], { PVL_BACKEND: "webgpu" }).jobs, 1);
+  assertEquals(parseReproduceArgs(["--jobs", "1"], {}).jobs, 1);
+  assertEquals(parseReproduceArgs(["--seeds", "1,4", "--child"], {}).jobs, 1);
+  assertThrows(() => parseReproduceArgs(["--backend", "tpu"], {}), Error, "Invalid --backend");
 });
 
 Deno.test("expectedSeconds(): shared stages on the first experiment unless built, seed share", () => {
