@@ -7,9 +7,15 @@
  * runs in the same invocation and a final line gives the ratios
  * (train_step: ours/torch ms; sample_kv: ours/torch tokens/s). `--profile` prints the
  * top kernels of one run of each workload (tf.profile). Progress on stderr.
+ *
+ * `rl_step` (bench/rl_bench.ts): one RL update of GRPO + IPVRM and of DistRL (paper and repo
+ * candidate sets) on the same fixed batch of the default preset's shape, lines
+ * `{workload: "rl_step_grpo_ipvrm" | "rl_step_distrl" | "rl_step_distrl_repo", ms, peak_bytes}`,
+ * then `{workload: "rl_step_ratio", ratio, time, peak_bytes}` (targets <= 1.15x time, 1.05x peak).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { rlStepBench } from "./rl_bench.ts";
 import { initBackendFromArgs } from "../lib/backend.ts";
 import { DEFAULT_LM_CONFIG } from "../lib/model/config.ts";
 import { createLM } from "../lib/model/lm.ts";
@@ -31,7 +37,7 @@ const PIPE = {
   eosId: 1,
   topP: 0.95,
 };
-const WORKLOADS = ["train_step", "sample_kv", "sample_pipeline"] as const;
+const WORKLOADS = ["train_step", "sample_kv", "sample_pipeline", "rl_step"] as const;
 
 function argValue(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -205,6 +211,10 @@ async function main(): Promise<void> {
       tensors_stable: sp.tensorsStable,
     });
     pm.dispose();
+  }
+  if (only.includes("rl_step")) {
+    log("rl_step (GRPO + IPVRM vs DistRL, one update on the same batch) ...");
+    await rlStepBench({ reps: REPS === undefined ? 3 : Number(REPS) });
   }
   if (!Deno.args.includes("--compare")) return;
   const torchThreads = String(threadsAsked ?? 2);
