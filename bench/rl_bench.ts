@@ -20,11 +20,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackendFromArgs } from "../lib/backend.ts";
 import { createLM, exportWeights, importWeights, type TinyLM } from "../lib/model/lm.ts";
-import { createOptimizer } from "../lib/model/train.ts";
 import { Rng } from "../lib/prng.ts";
 import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";
 import { resolveRLConfig, type RLConfig } from "../lib/rl/config.ts";
 import { type RLModels, updateOnBatch } from "../lib/rl/step.ts";
+import { newPolicyOpt, newRmOpt } from "../lib/rl/run.ts";
 import {
   buildBatch,
   disposeBatch,
@@ -102,22 +102,7 @@ export async function rlStepBench(
   const freshModels = (c: RLConfig, policy: TinyLM, rm: TinyLM): RLModels => {
     importWeights(policy, policy0);
     importWeights(rm, rm0);
-    return {
-      policy,
-      policyOpt: createOptimizer({
-        kind: "adamw",
-        lr: c.budget.policyLr,
-        weightDecay: 0.01,
-        maxGradNorm: 1,
-      }),
-      rm,
-      rmOpt: createOptimizer({
-        kind: "adamw",
-        lr: c.budget.rmLr,
-        maxGradNorm: c.budget.rmGradClip,
-      }),
-      sft: null,
-    };
+    return { policy, policyOpt: newPolicyOpt(c), rm, rmOpt: newRmOpt(c), sft: null };
   };
 
   const results: Record<string, { ms: number; peak: number; cand: number }> = {};

@@ -188,7 +188,8 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
   }
 }
 
-function newPolicyOpt(c: RLConfig): Optimizer {
+/** The policy's optimiser of a run: AdamW with the budget's lr, weight decay and grad clip. */
+export function newPolicyOpt(c: RLConfig): Optimizer {
   return createOptimizer({
     kind: "adamw",
     lr: c.budget.policyLr,
@@ -197,7 +198,8 @@ function newPolicyOpt(c: RLConfig): Optimizer {
   });
 }
 
-function newRmOpt(c: RLConfig): Optimizer {
+/** The online RM's optimiser of a run: AdamW, the budget's lr and grad clip, no weight decay. */
+export function newRmOpt(c: RLConfig): Optimizer {
   // repo: AdamW, constant lr, weight decay 0, grad clip 10 (B14)
   return createOptimizer({
     kind: "adamw",
