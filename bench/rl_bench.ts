@@ -19,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackendFromArgs } from "../lib/backend.ts";
-import { createLM, exportWeights, importWeights, type TinyLM } from "../lib/model/lm.ts";
+import { createLM, exportWeights, importWeights } from "../lib/model/lm.ts";
 import { Rng } from "../lib/prng.ts";
 import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";
 import { resolveRLConfig, type RLConfig } from "../lib/rl/config.ts";
@@ -99,17 +99,18 @@ export async function rlStepBench(
   const rm0 = await exportWeights(rm);
   const batch = fixedBatch(workloads[0]!.config, lm, 7);
 
-  const freshModels = (c: RLConfig, policy: TinyLM, rm: TinyLM): RLModels => {
+  /** The same starting weights and fresh optimisers for every repetition. */
+  const freshModels = (c: RLConfig): RLModels => {
     importWeights(policy, policy0);
     importWeights(rm, rm0);
     return { policy, policyOpt: newPolicyOpt(c), rm, rmOpt: newRmOpt(c), sft: null };
   };
 
-  const results: Record<string, { ms: number; peak: number; cand: number }> = {};
+  const results: Record<string, { ms: number; peak: number }> = {};
   const times: Record<string, number[]> = {};
   const cands: Record<string, number> = {};
   async function once(w: Workload, profile: boolean): Promise<number> {
-    const m = freshModels(w.config, policy, rm);
+    const m = freshModels(w.config);
     const opts = { config: w.config, task: testbedTask(), rng: new Rng(1) };
     try {
       if (profile) {
@@ -138,7 +139,7 @@ export async function rlStepBench(
     const ts = (times[w.name] ?? []).sort((a, b) => a - b);
     const ms = ts[Math.floor(ts.length / 2)] ?? NaN;
     const cand = cands[w.name] ?? NaN;
-    results[w.name] = { ms, peak, cand };
+    results[w.name] = { ms, peak };
     const [b, t] = batch.tokens.shape;
     emit({
       workload: w.name,

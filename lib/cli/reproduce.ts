@@ -13,9 +13,9 @@
  *
  * `--jobs N` runs the seeds in N child processes (seed `s` goes to job `(i mod N)` in seed
  * order; default {@linkcode autoJobs}: one per seed for `default` and `full` on wasm/cpu,
- * `--jobs 1` for one process), each with one wasm thread unless `WASM_THREADS` is set: every per-seed stage (RM data,
- * RMs, RL runs) then lives in one process, and the shared stages (SFT policy, evaluation sets)
- * are built once beforehand. The children append to the same `results.jsonl` files (one write per
+ * `--jobs 1` for one process), each with one wasm thread unless `WASM_THREADS` is set: every
+ * per-seed stage (RM data, RMs, RL runs) then lives in one process, and the shared stages (SFT
+ * policy, evaluation sets) are built once beforehand. The children append to the same `results.jsonl` files (one write per
  * record); a final pass in this process reads everything back and writes tables, figures and
  * verdicts.
  * @module

@@ -23,7 +23,7 @@ Deno.test({
     const g = byName["rl_step_grpo_ipvrm"]!;
     const d = byName["rl_step_distrl"]!;
     const r = byName["rl_step_distrl/rl_step_grpo_ipvrm"]!;
-    // the ratio line is formula over the printed rows (ms are rounded in the rows, not in the ratio)
+    // the ratio line is the formula over the printed rows (rows round ms, the ratio does not)
     assertAlmostEquals(r.time!, d.ms! / g.ms!, 0.01);
     assertAlmostEquals(r.peak_bytes!, d.peak_bytes! / g.peak_bytes!, 0.001);
     assertEquals(rows.filter((x) => x.workload === "rl_step_ratio").length, 2);

@@ -63,7 +63,7 @@ Deno.test("--jobs defaults to one process per seed for default/full on the CPU b
   assertThrows(() => parseReproduceArgs(["--backend", "tpu"], {}), Error, "Invalid --backend");
 });
 
-Deno.test("expectedSeconds(): shared stages on the first experiment unless built, seed share", () => {
+Deno.test("expectedSeconds(): shared stages first unless built, scaled by the seed share", () => {
   const t = EXPECTED_SECONDS.default!;
   const shared = SHARED_SECONDS.default!;
   assert(shared > 0);

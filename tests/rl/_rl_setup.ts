@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
 import { createLM, exportWeights, type TinyLM } from "../../lib/model/lm.ts";
-import { createOptimizer } from "../../lib/model/train.ts";
+import { newPolicyOpt, newRmOpt } from "../../lib/rl/run.ts";
 import { Rng } from "../../lib/prng.ts";
 import { frozenCopy } from "../../lib/rm/score.ts";
 import { resolveRLConfig, type RLConfig, type RLConfigInput } from "../../lib/rl/config.ts";
@@ -57,16 +57,9 @@ export async function makeModels(c: RLConfig, seed = 1): Promise<RLModels> {
   const rm = c.rm ? createLM(LM, { rng: new Rng(seed + 100) }) : null;
   return {
     policy,
-    policyOpt: createOptimizer({
-      kind: "adamw",
-      lr: c.budget.policyLr,
-      weightDecay: 0.01,
-      maxGradNorm: 1,
-    }),
+    policyOpt: newPolicyOpt(c),
     rm,
-    rmOpt: rm && c.switches.rmUpdate !== "none"
-      ? createOptimizer({ kind: "adamw", lr: c.budget.rmLr, maxGradNorm: c.budget.rmGradClip })
-      : null,
+    rmOpt: rm && c.switches.rmUpdate !== "none" ? newRmOpt(c) : null,
     sft: c.switches.ref === "sft" ? await frozenCopy(policy) : null,
   };
 }
