@@ -179,6 +179,8 @@ export async function initBackend(
         );
       }
       await import("@tensorflow/tfjs-backend-webgpu");
+      // tfjs-webgpu 4.22: int32 transposes and AddN of 8+ inputs fail silently (lib/webgpu_kernels.ts)
+      (await import("./webgpu_kernels.ts")).installWebgpuKernelFixes();
       if (!(await tf.setBackend("webgpu"))) {
         throw new BackendError("Backend webgpu failed to start");
       }
