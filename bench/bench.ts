@@ -62,7 +62,12 @@ function printTopKernels(name: string, prof: Awaited<ReturnType<typeof tf.profil
     agg.set(k.name, e);
   }
   log(`${name}: kernel time ${total.toFixed(1)} ms in ${prof.kernels.length} kernels`);
-  for (const [k, e] of [...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
+  for (
+    const [k, e] of [...agg].sort((a, b) => b[1].ms - a[1].ms).slice(
+      0,
+      Number(Deno.env.get("PVL_PROFILE_TOP") ?? 10),
+    )
+  ) {
     log(
       `  ${k.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${
         (100 * e.ms / total).toFixed(0).padStart(3)

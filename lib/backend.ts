@@ -84,7 +84,11 @@ export function resolveBackendName(
 /** Reads the process's environment where permitted; `{}` otherwise. */
 export function processEnv(): Record<string, string | undefined> {
   try {
-    return { [BACKEND_ENV]: Deno.env.get(BACKEND_ENV), WASM_THREADS: Deno.env.get("WASM_THREADS") };
+    return {
+      [BACKEND_ENV]: Deno.env.get(BACKEND_ENV),
+      WASM_THREADS: Deno.env.get("WASM_THREADS"),
+      PVL_GEMM: Deno.env.get("PVL_GEMM"),
+    };
   } catch {
     return {};
   }
@@ -162,6 +166,22 @@ export async function initBackend(
       }
       await import("@tensorflow/tfjs-backend-wasm");
       if (!(await tf.setBackend("wasm"))) throw new BackendError("Backend wasm failed to start");
+      // the project's own matrix products (lib/wasm_gemm/mod.ts) unless PVL_GEMM=xnnpack
+      const gemm = processEnv()["PVL_GEMM"] ?? "own";
+      if (gemm !== "own" && gemm !== "xnnpack") {
+        throw new BackendError(`Invalid PVL_GEMM: expected "own" or "xnnpack", got "${gemm}"`);
+      }
+      const { startGemm, stopGemm } = await import("./wasm_gemm/mod.ts");
+      if (gemm === "own") {
+        const why = await startGemm(threads);
+        if (why) {
+          notes.push(why);
+          log(`[backend] ${why}`);
+        }
+      } else {
+        stopGemm();
+        notes.push("PVL_GEMM=xnnpack: tfjs's own matMul");
+      }
       break;
     }
     case "webgpu": {

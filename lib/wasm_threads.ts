@@ -34,6 +34,7 @@
  * @module
  */
 import * as tfc from "@tensorflow/tfjs-core";
+import { stopGemm } from "./wasm_gemm/mod.ts";
 
 /** Result of {@linkcode prepareWasm}. */
 export interface WasmPrep {
@@ -277,6 +278,7 @@ export async function prepareWasm(
  * @returns the number of threads that were running (0 when none).
  */
 export function shutdownWasm(): number {
+  stopGemm(); // the own GEMM's workers compute on this backend's memory
   if (!active) return 0;
   const { module, threads } = active;
   active = undefined;

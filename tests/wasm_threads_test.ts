@@ -67,6 +67,8 @@ Deno.test("prepareWasm() falls back after timeoutMs when the workers never load"
 interface ChildReport {
   threads: number;
   xnnThreads: number;
+  /** Threads of the own GEMM runtime (lib/wasm_gemm). */
+  gemm: number;
   /** What shutdownWasm() returned at the end; -1 when the child did not call it. */
   stopped: number;
   notes: string[];
@@ -81,6 +83,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from "${new URL("lib/backend.ts", REPO).href}";
 import { shutdownWasm } from "${new URL("lib/wasm_threads.ts", REPO).href}";
+import { gemmThreads, matMulNN, matMulTN } from "${new URL("lib/wasm_gemm/mod.ts", REPO).href}";
 const info = await initBackend("wasm", { log: () => {} }); // threads from WASM_THREADS
 function hash(x) {
   const b = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
@@ -98,12 +101,17 @@ const a = tf.randomUniform([2048, 128], -1, 1, "float32", 11);
 const b = tf.randomUniform([128, 384], -1, 1, "float32", 12);
 record("matMul 2048x128@128x384", tf.matMul(a, b));
 record("matMul transposeB", tf.matMul(a, tf.transpose(b), false, true));
+// the project's own kernels: rows split between its threads, same floats on any count
+const g = tf.randomUniform([2048, 70], -1, 1, "float32", 15);
+record("own nn 2048x128@128x384 relu", matMulNN(a, b, true));
+record("own tn (2048x128)^T@2048x70", matMulTN(a, g));
+const gemm = gemmThreads();
 const img = tf.randomUniform([4, 16, 16, 8], -1, 1, "float32", 13);
 const k = tf.randomUniform([3, 3, 8, 16], -1, 1, "float32", 14);
 record("conv2d 4x16x16x8 * 3x3x8x16 same", tf.conv2d(img, k, 1, "same"));
 const xnnThreads = getThreadsCount();
 const stopped = Deno.env.get("CHILD_SHUTDOWN") === "1" ? shutdownWasm() : -1;
-console.log(JSON.stringify({ threads: info.threads, xnnThreads, stopped, notes: info.notes, outputs: out }));
+console.log(JSON.stringify({ threads: info.threads, xnnThreads, gemm, stopped, notes: info.notes, outputs: out }));
 `;
 
 async function runChild(wasmThreads: string, shutdown: boolean): Promise<ChildReport> {
@@ -130,7 +138,7 @@ async function runChild(wasmThreads: string, shutdown: boolean): Promise<ChildRe
 
 Deno.test({
   name:
-    "WASM_THREADS=2 runs 2 threads, matches 1 thread bit for bit, exits with or without shutdownWasm()",
+    "WASM_THREADS=2 runs 2 threads (XNNPACK and own GEMM), matches 1 thread bit for bit, exits with or without shutdownWasm()",
   async fn() {
     const single = await runChild("1", true);
     const threaded = await runChild("2", false);
@@ -140,6 +148,7 @@ Deno.test({
     assertEquals(threaded.notes, [], "the threaded binary started without a fallback note");
     assertEquals(threaded.threads, 2);
     assertEquals(threaded.xnnThreads, 2, "XNNPACK's pool runs 2 threads");
+    assertEquals([single.gemm, threaded.gemm], [1, 2], "the own GEMM follows WASM_THREADS");
     assertEquals(single.stopped, 0, "shutdownWasm() has nothing to stop on 1 thread");
     assertEquals(threaded.stopped, -1, "this child exited without shutdownWasm()");
     assertEquals(released.stopped, 2, "shutdownWasm() released the 2-thread backend");

@@ -1,8 +1,10 @@
 /**
  * Differentiable building blocks of the tiny LM, each with a hand-written
  * gradient (`tf.customGrad`) shaped for tfjs-wasm (../shared/notes/environment.md):
- * - only 2-D `matMul` without transpose flags (the flags fall off XNNPACK, 10x slower);
- *   gradients use explicit `tf.transpose` + plain `matMul`;
+ * - only 2-D matrix products without transpose flags (the flags fall off XNNPACK, 10x
+ *   slower): on wasm the project's own kernels (../wasm_gemm/mod.ts: `matMulNN`, and
+ *   `matMulTN` = `a^T b` for weight gradients without transposing the activations);
+ *   elsewhere, or with `PVL_GEMM=xnnpack`, tfjs's `matMul` with explicit `tf.transpose`;
  * - per-(sequence, head) attention products as one `depthwiseConv2d` (batched 3-D
  *   matMul runs a scalar loop on wasm; wasm has no depthwise backprop kernels, so the
  *   backward pass is written with forward depthwise convolutions too);
@@ -15,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { RMS_EPS } from "./config.ts";
+import { gemmActive, matMulNN, matMulTN } from "../wasm_gemm/mod.ts";
 
 type GradSave = tf.GradSaveFunc;
 /** tfjs's customGrad callback type; ours are typed per op and cast once. */
@@ -55,6 +58,14 @@ function sharedTranspose(x: tf.Tensor2D, key: object): tf.Tensor2D {
 }
 
 /**
+ * Weight gradient `x^T @ dy`: the own kernel's `tn` form where it runs (no transpose at
+ * all), else tfjs's matMul on the shared transpose of `x`.
+ */
+function weightGrad(x: tf.Tensor2D, dy: tf.Tensor2D, key: object): tf.Tensor2D {
+  return gemmActive() ? matMulTN(x, dy) : tf.matMul(sharedTranspose(x, key), dy);
+}
+
+/**
  * `y = x @ w` for `x [N, in]`, `w [in, out]`; gradients `dx = dy @ w^T`,
  * `dw = x^T @ dy` with explicit transposes.
  */
@@ -63,10 +74,10 @@ export const linear: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.custom
     save([x, w]);
     const key = x.dataId as object;
     return {
-      value: tf.matMul(x, w),
+      value: matMulNN(x, w),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const sx = at(saved, 0) as tf.Tensor2D, sw = at(saved, 1) as tf.Tensor2D;
-        return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(sharedTranspose(sx, key), dy)];
+        return [matMulNN(dy, tf.transpose(sw)), weightGrad(sx, dy, key)];
       },
     };
   }) as unknown as CustomFn,
@@ -75,14 +86,14 @@ export const linear: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.custom
 /** `y = relu(x @ w)` (fused matMul + ReLU); gradient as {@linkcode linear} through the ReLU mask. */
 export const linearRelu: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(
   ((x: tf.Tensor2D, w: tf.Tensor2D, save: GradSave) => {
-    const y = tf.fused.matMul({ a: x, b: w, activation: "relu" });
+    const y = matMulNN(x, w, true);
     save([x, w, y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const sx = at(saved, 0) as tf.Tensor2D, sw = at(saved, 1) as tf.Tensor2D;
         const g = tf.mul(dy, tf.step(at(saved, 2))) as tf.Tensor2D;
-        return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sx), g)];
+        return [matMulNN(g, tf.transpose(sw)), matMulTN(sx, g)];
       },
     };
   }) as unknown as CustomFn,
@@ -131,10 +142,9 @@ export function embed(ids: tf.Tensor1D, emb: tf.Tensor2D): tf.Tensor2D {
       const oh = oneHotF(ids, e.shape[0]) as tf.Tensor2D;
       save([oh]);
       return {
-        value: tf.matMul(oh, e),
-        // Explicit transpose: transposeA is 10x slower on wasm.
+        value: matMulNN(oh, e),
         gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [
-          tf.matMul(tf.transpose(at(saved, 0)) as tf.Tensor2D, dy),
+          matMulTN(at(saved, 0) as tf.Tensor2D, dy),
         ],
       };
     }) as unknown as CustomFn,
@@ -216,7 +226,7 @@ export function pickLogprobs(
   const f = tf.customGrad(
     ((h: tf.Tensor2D, e: tf.Tensor2D, save: GradSave) => {
       const vocab = e.shape[0];
-      let z = tf.matMul(h, tf.transpose(e));
+      let z: tf.Tensor = matMulNN(h, tf.transpose(e) as tf.Tensor2D);
       if (temperature !== 1) z = tf.div(z, temperature);
       const logp = tf.logSoftmax(z);
       const oh = oneHotF(ids, vocab) as tf.Tensor3D; // [N, P, V]
@@ -230,7 +240,7 @@ export function pickLogprobs(
           const scatter = tf.sum(tf.mul(so, tf.expandDims(dy, 2)), 1);
           let dz = tf.sub(scatter, tf.mul(tf.exp(sl), tf.sum(dy, -1, true))) as tf.Tensor2D;
           if (temperature !== 1) dz = tf.div(dz, temperature);
-          return [tf.matMul(dz, se), tf.matMul(tf.transpose(dz), sh)];
+          return [matMulNN(dz, se), matMulTN(dz, sh)];
         },
       };
     }) as unknown as CustomFn,
@@ -252,7 +262,7 @@ export function weightedCrossEntropy(
 ): tf.Scalar {
   const f = tf.customGrad(
     ((h: tf.Tensor2D, e: tf.Tensor2D, save: GradSave) => {
-      const z = tf.matMul(h, tf.transpose(e));
+      const z = matMulNN(h, tf.transpose(e) as tf.Tensor2D);
       const logp = tf.logSoftmax(z);
       const oh = oneHotF(targets, e.shape[0]);
       const nll = tf.neg(tf.sum(tf.mul(oh, logp), -1));
@@ -265,7 +275,7 @@ export function weightedCrossEntropy(
             tf.sub(tf.exp(at(saved, 2)), at(saved, 3)),
             tf.mul(tf.expandDims(at(saved, 4), 1), dy),
           ) as tf.Tensor2D;
-          return [tf.matMul(dz, se), tf.matMul(tf.transpose(dz), sh)];
+          return [matMulNN(dz, se), matMulTN(dz, sh)];
         },
       };
     }) as unknown as CustomFn,

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { adamUpdate, gemmActive, sumOfSquares } from "../wasm_gemm/mod.ts";
 import {
   crossEntropyLoss,
   exchangeToInternal,
@@ -214,7 +215,10 @@ export async function applyLossStep(
   try {
     norm = tf.tidy(() => {
       const gs = Object.values(grads);
-      const n = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+      const fused = gemmActive(); // one-pass kernels of lib/wasm_gemm (same floats)
+      const n = tf.sqrt(
+        fused ? sumOfSquares(gs) : tf.addN(gs.map((g) => tf.sum(tf.square(g)))),
+      ) as tf.Scalar;
       const scale = o.maxGradNorm === null
         ? null
         : tf.minimum(1, tf.div(o.maxGradNorm, tf.add(n, 1e-6)));
@@ -224,13 +228,29 @@ export async function applyLossStep(
         const name = model.byVarName.get(vname);
         if (name === undefined) continue;
         const w = model.p(name);
-        let g: tf.Tensor = scale ? tf.mul(g0, scale) : g0;
-        if (o.kind === "adam" && o.weightDecay > 0) g = tf.add(g, tf.mul(w, o.weightDecay));
         if (!opt.m[name]) {
           const id = ++varCounter;
           opt.m[name] = tf.variable(tf.zerosLike(w), false, `pvl_adam${id}/m/${name}`);
           opt.v[name] = tf.variable(tf.zerosLike(w), false, `pvl_adam${id}/v/${name}`);
         }
+        if (fused) {
+          const adamW = o.kind === "adamw" && o.weightDecay > 0;
+          const [w2, m2, v2] = adamUpdate(w, g0, opt.m[name]!, opt.v[name]!, scale, {
+            l2: o.kind === "adam" ? o.weightDecay : 0,
+            decay: adamW ? 1 - lr * o.weightDecay : 1,
+            b1,
+            b2,
+            sqrtBc2: Math.sqrt(bc2),
+            eps: o.eps,
+            lrBc1: lr / bc1,
+          });
+          opt.m[name]!.assign(m2);
+          opt.v[name]!.assign(v2);
+          w.assign(w2);
+          continue;
+        }
+        let g: tf.Tensor = scale ? tf.mul(g0, scale) : g0;
+        if (o.kind === "adam" && o.weightDecay > 0) g = tf.add(g, tf.mul(w, o.weightDecay));
         const m = opt.m[name]!, v = opt.v[name]!;
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));

@@ -1,0 +1,358 @@
+/**
+ * The project's own f32 matrix products on the wasm backend: the kernels of ./kernels.ts,
+ * instantiated on tfjs-backend-wasm's own memory (so tensors are read and written in place)
+ * and run on the main thread plus `threads - 1` worker threads of ours, registered as the tfjs
+ * kernel `PvlGemm` of backend "wasm".
+ *
+ * Why (docs/performance.md): 2-D `matMul` was 60% of a training step, at the 15-28 GFLOP/s per
+ * thread of tfjs-wasm's XNNPACK build (SIMD128 without fused multiply-add); these kernels use
+ * `f32x4.relaxed_madd` and measured 24-38 GFLOP/s on the same shapes, and the `tn` form takes
+ * `A^T B` from A as stored, which removes the activation transposes of every weight gradient.
+ *
+ * {@linkcode startGemm} is called by `initBackend("wasm")`; `PVL_GEMM=xnnpack` keeps tfjs's
+ * own matMul. When the runtime is not started (other backends, or a failed start, which
+ * prints its reason) {@linkcode matMulNN} / {@linkcode matMulTN} fall back to tfjs ops with
+ * the same results within rounding.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Worker } from "node:worker_threads";
+import { type GemmFn, gemmModuleBytes, KC, MR } from "./kernels.ts";
+import { ADAM_PARAMS } from "./update.ts";
+
+type AdamFn = (...args: number[]) => void;
+type SumsqFn = (p: number, n: number, out: number) => void;
+
+/** The parts of tfjs-wasm's BackendWasm and Emscripten module used here. */
+interface WasmBackendLike {
+  wasm: {
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
+    HEAPF32: Float32Array;
+    _malloc(n: number): number;
+    _free(p: number): void;
+  };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+interface Runtime {
+  backend: WasmBackendLike;
+  fns: GemmFn[];
+  threads: number;
+  control: Int32Array;
+  workers: Worker[];
+  scratch: number[]; // one per thread, main first
+  adam: AdamFn;
+  sumsq: SumsqFn;
+  /** f32 block: the adam hyper-parameters, then a constant 1 (scale without clipping). */
+  params: number;
+  allocations: number[];
+  jobs: number;
+}
+
+let runtime: Runtime | null = null;
+
+/** Below this many multiply-adds a product runs on the main thread alone. */
+const PARALLEL_MIN_MACS = 1 << 20;
+
+/** Whether products on the current backend go to the own kernels. */
+export function gemmActive(): boolean {
+  return runtime !== null && tf.getBackend() === "wasm" &&
+    tf.backend() === (runtime.backend as unknown as tf.KernelBackend);
+}
+
+/** Threads the runtime uses (0 when not started). */
+export function gemmThreads(): number {
+  return runtime?.threads ?? 0;
+}
+
+function align16(p: number): number {
+  return (p + 15) & ~15;
+}
+
+/**
+ * Starts the runtime on the current tfjs backend, which must be "wasm": `threads - 1`
+ * workers. Returns `null` when started, or the reason it was not (the caller prints it).
+ */
+export async function startGemm(threads: number): Promise<string | null> {
+  if (runtime) stopGemm();
+  if (tf.getBackend() !== "wasm") return `own GEMM: backend is ${tf.getBackend()}, not wasm`;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    return "own GEMM: the wasm backend's memory is not reachable; using tfjs's matMul";
+  }
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    memory.buffer instanceof SharedArrayBuffer;
+  const want = shared ? Math.max(1, Math.floor(threads)) : 1;
+  const allocations: number[] = [];
+  const workers: Worker[] = [];
+  try {
+    const module = await WebAssembly.compile(gemmModuleBytes({ shared }));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const fns = [instance.exports.gemm_nn as GemmFn, instance.exports.gemm_tn as GemmFn];
+    const scratch: number[] = [];
+    for (let t = 0; t < want; t++) {
+      const p = backend.wasm._malloc(KC * 32 + 16);
+      allocations.push(p);
+      scratch.push(align16(p));
+    }
+    const params = align16(backend.wasm._malloc(4 * (ADAM_PARAMS.length + 1) + 16));
+    allocations.push(params);
+    const control = new Int32Array(new SharedArrayBuffer(16 * 4));
+    for (let t = 1; t < want; t++) {
+      const w = new Worker(new URL("./worker.ts", import.meta.url), {
+        workerData: { module, memory, control: control.buffer, scratch: scratch[t] },
+      });
+      workers.push(w);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("worker did not start in 30 s")), 30_000);
+        w.once("message", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        w.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+      w.unref(); // never keeps the process alive
+    }
+    runtime = {
+      backend,
+      fns,
+      threads: want,
+      control,
+      workers,
+      scratch,
+      adam: instance.exports.adam as AdamFn,
+      sumsq: instance.exports.sumsq as SumsqFn,
+      params,
+      allocations,
+      jobs: 0,
+    };
+    registerKernels();
+    return want < threads
+      ? `own GEMM: ${want} thread (the wasm memory is not shared), asked ${threads}`
+      : null;
+  } catch (e) {
+    for (const w of workers) void w.terminate();
+    for (const p of allocations) backend.wasm._free(p);
+    return `own GEMM could not start (${(e as Error).message}); using tfjs's matMul`;
+  }
+}
+
+/** Stops the workers and frees the scratch buffers; later products use tfjs's matMul. */
+export function stopGemm(): void {
+  if (!runtime) return;
+  const r = runtime;
+  runtime = null;
+  Atomics.store(r.control, 0, -1);
+  Atomics.notify(r.control, 0);
+  for (const w of r.workers) void w.terminate();
+  try {
+    for (const p of r.allocations) r.backend.wasm._free(p);
+  } catch {
+    // the backend was disposed with its heap
+  }
+}
+
+/** Row split point for `threads` workers: multiples of MR, about equal shares. */
+function split(m: number, threads: number, t: number): number {
+  return Math.min(m, Math.round((m * t) / threads / MR) * MR);
+}
+
+/** `C [m, n]` at `pc` from A at `pa`, B at `pb` (kind 0 = nn, 1 = tn). */
+function run(
+  r: Runtime,
+  kind: number,
+  pa: number,
+  pb: number,
+  pc: number,
+  m: number,
+  k: number,
+  n: number,
+  relu: number,
+): void {
+  const threads = m * n * k >= PARALLEL_MIN_MACS && m >= 2 * MR ? r.threads : 1;
+  if (threads === 1) {
+    r.fns[kind]!(pa, pb, pc, m, k, n, 0, m, relu, r.scratch[0]!);
+    return;
+  }
+  // one worker (threads = 2 on this project's machines): it takes rows [0, s)
+  const s = split(m, threads, threads - 1);
+  const ctl = r.control;
+  ctl.set([kind, pa, pb, pc, m, k, n, 0, s, relu], 2);
+  const job = ++r.jobs;
+  Atomics.store(ctl, 0, job);
+  Atomics.notify(ctl, 0);
+  r.fns[kind]!(pa, pb, pc, m, k, n, s, m, relu, r.scratch[0]!);
+  while (Atomics.load(ctl, 1) !== job) Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 50);
+}
+
+let registered = false;
+
+function offsetOf(r: Runtime, t: tf.TensorInfo): number {
+  return r.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+function registerKernels(): void {
+  if (registered) return;
+  tf.registerKernel({
+    kernelName: "PvlAdam",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const r = runtime;
+      if (!r) throw new Error("PvlAdam: the kernel runtime is not started");
+      const { w, g, m, v, scale } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const hyper = attrs as unknown as Record<string, number>;
+      const heap = r.backend.wasm.HEAPF32;
+      ADAM_PARAMS.forEach((k, i) => (heap[r.params / 4 + i] = hyper[k]!));
+      heap[r.params / 4 + ADAM_PARAMS.length] = 1;
+      const outs = [w!, m!, v!].map((t) => r.backend.makeOutput(t.shape, "float32"));
+      const n = w!.shape.reduce((a, b) => a * b, 1);
+      r.adam(
+        offsetOf(r, w!),
+        offsetOf(r, g!),
+        offsetOf(r, m!),
+        offsetOf(r, v!),
+        ...outs.map((o) => offsetOf(r, o)),
+        n,
+        r.params,
+        scale ? offsetOf(r, scale) : r.params + 4 * ADAM_PARAMS.length,
+      );
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: "PvlSumSq",
+    backendName: "wasm",
+    kernelFunc: ({ inputs }) => {
+      const r = runtime;
+      if (!r) throw new Error("PvlSumSq: the kernel runtime is not started");
+      const out = r.backend.makeOutput([], "float32");
+      const po = offsetOf(r, out);
+      r.backend.wasm.HEAPF32[po / 4] = 0;
+      for (const t of Object.values(inputs) as tf.TensorInfo[]) {
+        r.sumsq(offsetOf(r, t), t.shape.reduce((a, b) => a * b, 1), po);
+      }
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: "PvlGemm",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const r = runtime;
+      if (!r) throw new Error("PvlGemm: the GEMM runtime is not started");
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { tn, relu } = attrs as unknown as { tn: boolean; relu: boolean };
+      const [m, k] = tn ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+      const n = b.shape[1]!;
+      const out = r.backend.makeOutput([m, n], "float32");
+      if (m * n === 0) return out;
+      const pc = r.backend.dataIdMap.get(out.dataId)!.memoryOffset;
+      if (k === 0) {
+        r.backend.wasm.HEAPF32.fill(0, pc / 4, pc / 4 + m * n);
+        return out;
+      }
+      const pa = r.backend.dataIdMap.get(a.dataId)!.memoryOffset;
+      const pb = r.backend.dataIdMap.get(b.dataId)!.memoryOffset;
+      run(r, tn ? 1 : 0, pa, pb, pc, m, k, n, relu ? 1 : 0);
+      return out;
+    },
+  });
+  registered = true;
+}
+
+function check2d(a: tf.Tensor, b: tf.Tensor, ka: number, what: string): void {
+  if (a.rank !== 2 || b.rank !== 2 || a.dtype !== "float32" || b.dtype !== "float32") {
+    throw new RangeError(
+      `Invalid ${what} operands: expected two 2-D float32 tensors, got [${a.shape}] ${a.dtype} and [${b.shape}] ${b.dtype}`,
+    );
+  }
+  if (a.shape[ka] !== b.shape[0]) {
+    throw new RangeError(
+      `Invalid ${what} operands: inner sizes differ, [${a.shape}] and [${b.shape}]`,
+    );
+  }
+}
+
+/** Hyper-parameters of {@linkcode adamUpdate} (f32 values of the step, as train.ts uses them). */
+export interface AdamHyper {
+  /** Adam's L2 coefficient added to the gradient (0 for AdamW). */
+  l2: number;
+  /** Factor on the weights before the step (`1 - lr wd` for AdamW, else 1). */
+  decay: number;
+  b1: number;
+  b2: number;
+  /** `sqrt(1 - b2^t)`. */
+  sqrtBc2: number;
+  eps: number;
+  /** `lr / (1 - b1^t)`. */
+  lrBc1: number;
+}
+
+/**
+ * One Adam(W) update of one parameter in a single pass (the `adam` kernel of ./update.ts):
+ * returns `[w', m', v']`, new tensors. `scale`: the clip factor as a scalar tensor, or null.
+ * Only while {@linkcode gemmActive}.
+ */
+export function adamUpdate(
+  w: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  scale: tf.Tensor | null,
+  h: AdamHyper,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (!gemmActive()) throw new Error("adamUpdate: the wasm kernel runtime is not active");
+  for (const [n, t] of [["g", g], ["m", m], ["v", v]] as const) {
+    if (t.shape.join() !== w.shape.join() || t.dtype !== "float32") {
+      throw new RangeError(
+        `Invalid ${n}: expected float32 [${w.shape}], got ${t.dtype} [${t.shape}]`,
+      );
+    }
+  }
+  const attrs = { ...h, ob1: 1 - h.b1, ob2: 1 - h.b2 };
+  const inputs: Record<string, tf.Tensor> = { w, g, m, v };
+  if (scale) inputs["scale"] = scale;
+  return tf.engine().runKernel("PvlAdam", inputs, attrs as never) as unknown as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
+}
+
+/** `sum_i sum(ts[i]^2)` as a scalar, one pass per tensor. Only while {@linkcode gemmActive}. */
+export function sumOfSquares(ts: tf.Tensor[]): tf.Scalar {
+  if (!gemmActive()) throw new Error("sumOfSquares: the wasm kernel runtime is not active");
+  const inputs = Object.fromEntries(ts.map((t, i) => [`t${i}`, t]));
+  return tf.engine().runKernel("PvlSumSq", inputs, {}) as tf.Scalar;
+}
+
+/**
+ * `a @ b` (`relu`: `max(a @ b, 0)`) for `a [M, K]`, `b [K, N]` float32. Not differentiable by
+ * itself: used inside the custom gradients of ../model/_ops.ts.
+ */
+export function matMulNN(a: tf.Tensor2D, b: tf.Tensor2D, relu = false): tf.Tensor2D {
+  check2d(a, b, 1, "matMulNN");
+  if (gemmActive()) {
+    return tf.engine().runKernel("PvlGemm", { a, b }, { tn: false, relu } as never) as tf.Tensor2D;
+  }
+  return relu ? tf.fused.matMul({ a, b, activation: "relu" }) as tf.Tensor2D : tf.matMul(a, b);
+}
+
+/** `a^T @ b` for `a [K, M]`, `b [K, N]` float32, without materialising `a^T` on wasm. */
+export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  check2d(a, b, 0, "matMulTN");
+  if (gemmActive()) {
+    return tf.engine().runKernel(
+      "PvlGemm",
+      { a, b },
+      { tn: true, relu: false } as never,
+    ) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.matMul(tf.transpose(a), b));
+}

@@ -1,0 +1,51 @@
+/**
+ * Worker thread of the GEMM runtime (./mod.ts): instantiates the kernels on the tfjs wasm
+ * backend's shared memory and computes the row ranges the main thread hands it through a
+ * shared control block (layout in ./mod.ts), blocking in `Atomics.wait` between jobs.
+ * @module
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { GemmFn } from "./kernels.ts";
+
+interface Init {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  scratch: number;
+}
+
+const init = workerData as Init;
+const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+const fns: GemmFn[] = [
+  instance.exports.gemm_nn as GemmFn,
+  instance.exports.gemm_tn as GemmFn,
+];
+const ctl = new Int32Array(init.control);
+// control block: [0] job sequence, [1] done sequence, [2] kind, [3..11] a b c m k n i0 i1 relu
+// Polls before sleeping: products come in bursts (forward, backward), and waking from
+// Atomics.wait costs tens of microseconds.
+const SPIN = 20_000;
+let seen = Atomics.load(ctl, 0);
+parentPort!.postMessage("ready");
+for (;;) {
+  let spins = 0;
+  while (Atomics.load(ctl, 0) === seen) {
+    if (++spins > SPIN) Atomics.wait(ctl, 0, seen);
+  }
+  seen = Atomics.load(ctl, 0);
+  if (seen < 0) break; // shutdown
+  fns[ctl[2]!]!(
+    ctl[3]!,
+    ctl[4]!,
+    ctl[5]!,
+    ctl[6]!,
+    ctl[7]!,
+    ctl[8]!,
+    ctl[9]!,
+    ctl[10]!,
+    ctl[11]!,
+    init.scratch,
+  );
+  Atomics.store(ctl, 1, seen);
+  Atomics.notify(ctl, 1);
+}
