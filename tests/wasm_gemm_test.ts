@@ -31,67 +31,94 @@ Deno.test("LEB128: hand-checked encodings", () => {
   assertThrows(() => sleb(2 ** 31), RangeError);
 });
 
-/** Naive `C = op(A) B` (+ ReLU) in float64 for reference. */
+type Layout = "nn" | "tn" | "nt";
+
+/** Naive batched `C_t = op(A_t) op(B_t)` (+ ReLU) in float64, from the layouts' strides. */
 function naive(
-  kind: "nn" | "tn",
-  a: Float32Array,
-  b: Float32Array,
+  f: Float32Array,
+  a0: number,
+  b0: number,
+  s: ReturnType<typeof strides>,
   m: number,
   k: number,
   n: number,
+  batch: number,
   relu: boolean,
-) {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let q = 0; q < k; q++) {
-        s += (kind === "nn" ? a[i * k + q]! : a[q * m + i]!) * b[q * n + j]!;
+): Float64Array {
+  const c = new Float64Array(batch * m * n);
+  for (let t = 0; t < batch; t++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let x = 0;
+        for (let q = 0; q < k; q++) {
+          x += f[(a0 + t * s.sA + i * s.rsA + q * s.csA) / 4]! *
+            f[(b0 + t * s.sB + q * s.rsB + j * s.csB) / 4]!;
+        }
+        c[(t * m + i) * n + j] = relu ? Math.max(x, 0) : x;
       }
-      c[i * n + j] = relu ? Math.max(s, 0) : s;
     }
   }
   return c;
 }
 
-Deno.test("generated kernels: every tile shape, K blocks, ReLU and row ranges against the naive product", async () => {
+/** Byte strides of a batch of `[m, k] x [k, n]` products stored one after the other. */
+function strides(layout: Layout, m: number, k: number, n: number) {
+  return {
+    rsA: layout === "tn" ? 4 : 4 * k,
+    csA: layout === "tn" ? 4 * m : 4,
+    rsB: layout === "nt" ? 4 : 4 * n,
+    csB: layout === "nt" ? 4 * k : 4,
+    rsC: 4 * n,
+    sA: 4 * m * k,
+    sB: 4 * k * n,
+    sC: 4 * m * n,
+  };
+}
+
+Deno.test("generated kernel: every tile shape, K blocks, ReLU, layouts, batches and thread splits against the naive product", async () => {
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
   const { instance } = await WebAssembly.instantiate(gemmModuleBytes({ shared: true }), {
     env: { memory },
   });
-  const fns = { nn: instance.exports.gemm_nn as GemmFn, tn: instance.exports.gemm_tn as GemmFn };
+  const gemm = instance.exports.gemm as GemmFn;
   const f = new Float32Array(memory.buffer);
   const rng = new Rng(3);
   const scratch = 64;
   // M covers every row tail (1-5 after tiles of 6), N every column path (8, 4, 1), K one and
   // several blocks of KC with a remainder
-  const shapes = [[1, 1, 1], [5, 3, 13], [6, 8, 8], [7, 16, 4], [13, 17, 29], [11, KC, 9], [
-    17,
-    KC + 1,
-    21,
-  ], [8, 2 * KC + 37, 12]];
-  for (const [m, k, n] of shapes as [number, number, number][]) {
-    for (const kind of ["nn", "tn"] as const) {
+  const shapes = [
+    [1, 1, 1, 1],
+    [5, 3, 13, 2],
+    [6, 8, 8, 1],
+    [7, 16, 4, 3],
+    [13, 17, 29, 1],
+    [11, KC, 9, 2],
+    [17, KC + 1, 21, 1],
+    [8, 2 * KC + 37, 12, 1],
+  ] as [number, number, number, number][];
+  for (const [m, k, n, batch] of shapes) {
+    for (const layout of ["nn", "tn", "nt"] as const) {
       for (const relu of [false, true]) {
-        const a0 = scratch + KC * 32, b0 = a0 + 4 * m * k, c0 = b0 + 4 * k * n;
-        const a = f.subarray(a0 / 4, a0 / 4 + m * k), b = f.subarray(b0 / 4, b0 / 4 + k * n);
-        for (let i = 0; i < a.length; i++) a[i] = rng.next() - 0.5;
-        for (let i = 0; i < b.length; i++) b[i] = rng.next() - 0.5;
-        f.fill(NaN, c0 / 4, c0 / 4 + m * n + 8);
-        // two row ranges, as two threads would take them
-        const s = Math.floor(m / 2);
-        fns[kind](a0, b0, c0, m, k, n, 0, s, relu ? 1 : 0, scratch);
-        fns[kind](a0, b0, c0, m, k, n, s, m, relu ? 1 : 0, scratch);
-        const want = naive(kind, a, b, m, k, n, relu);
-        const got = f.subarray(c0 / 4, c0 / 4 + m * n);
+        const s = strides(layout, m, k, n);
+        const a0 = scratch + KC * 32, b0 = a0 + batch * s.sA, c0 = b0 + batch * s.sB;
+        for (let i = a0 / 4; i < c0 / 4; i++) f[i] = rng.next() - 0.5;
+        f.fill(NaN, c0 / 4, c0 / 4 + batch * m * n + 8);
+        const args = [a0, b0, c0, m, k, n, s.rsA, s.csA, s.rsB, s.csB, s.rsC, s.sA, s.sB, s.sC];
+        const call = gemm as unknown as (...x: number[]) => void;
+        // two shares, as two threads take them: by batch when there are several, else by row
+        const h = Math.floor((batch > 1 ? batch : m) / 2);
+        const shares = batch > 1 ? [[0, h, 0, m], [h, batch, 0, m]] : [[0, 1, 0, h], [0, 1, h, m]];
+        for (const sh of shares) call(...args, ...sh, relu ? 1 : 0, scratch);
+        const want = naive(f, a0, b0, s, m, k, n, batch, relu);
+        const got = f.subarray(c0 / 4, c0 / 4 + batch * m * n);
+        const what = `${layout} relu=${relu} [${m},${k},${n}] x${batch}`;
         for (let i = 0; i < want.length; i++) {
-          const tol = 1e-5 * Math.sqrt(k);
           assert(
-            Math.abs(got[i]! - want[i]!) <= tol,
-            `${kind} relu=${relu} [${m},${k},${n}] at ${i}: ${got[i]} vs ${want[i]}`,
+            Math.abs(got[i]! - want[i]!) <= 1e-5 * Math.sqrt(k),
+            `${what} at ${i}: ${got[i]} vs ${want[i]}`,
           );
         }
-        assert(Number.isNaN(f[c0 / 4 + m * n]!), `${kind} [${m},${k},${n}] wrote past C`);
+        assert(Number.isNaN(f[c0 / 4 + batch * m * n]!), `${what}: wrote past C`);
       }
     }
   }
@@ -202,4 +229,42 @@ Deno.test("stopGemm falls back to tfjs's matMul; startGemm restarts; no tensor l
   assertEquals(Array.from(await y3.data()), [26, 30, 38, 44]);
   tf.dispose([a, b, y1, y2, y3]);
   assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("causalAttention on the own kernels equals the depthwise-convolution path: values and gradients", async () => {
+  const { causalAttention } = await import("../lib/model/_ops.ts");
+  const rng = new Rng(21);
+  const [t, ch, e] = [20, 6, 8];
+  const rn = () =>
+    tf.tensor3d(Float32Array.from({ length: t * ch * e }, () => rng.next() * 2 - 1), [t, ch, e]);
+  const q = rn(), k = rn(), v = rn(), r = rn();
+  const run = async () => {
+    const out = tf.tidy(() => {
+      const y = causalAttention(q, k, v);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(causalAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D), r))
+      )([q, k, v]);
+      return [y, ...g];
+    });
+    const d = await Promise.all(out.map((x) => x.data()));
+    tf.dispose(out);
+    return d;
+  };
+  assert(gemmActive());
+  const own = await run();
+  stopGemm();
+  try {
+    const ref = await run();
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < ref[i]!.length; j++) {
+        assert(
+          Math.abs(own[i]![j]! - ref[i]![j]!) < 1e-5,
+          `output ${i} at ${j}: ${own[i]![j]} vs ${ref[i]![j]}`,
+        );
+      }
+    }
+  } finally {
+    await startGemm(1);
+    tf.dispose([q, k, v, r]);
+  }
 });

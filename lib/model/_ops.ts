@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { RMS_EPS } from "./config.ts";
-import { gemmActive, matMulNN, matMulTN } from "../wasm_gemm/mod.ts";
+import { gemmActive, type GemmSpec, matMulNN, matMulTN, stridedMatMul } from "../wasm_gemm/mod.ts";
 
 type GradSave = tf.GradSaveFunc;
 /** tfjs's customGrad callback type; ours are typed per op and cast once. */
@@ -181,6 +181,7 @@ export function causalBias(t: number): tf.Tensor3D {
  * `y[i,c] = sum_{j<=i} softmax_j(q[i,c].k[j,c] / sqrt(E)) v[j,c]`.
  */
 export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
+  if (gemmActive()) return causalAttentionStrided(q, k, v);
   const t = q.shape[0];
   const scale = 1 / Math.sqrt(q.shape[2]);
   const f = tf.customGrad(
@@ -203,6 +204,89 @@ export function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D):
           const dsT = tf.transpose(ds, [2, 0, 1]) as tf.Tensor3D; // [j, i, c]
           const dk = channelMatMul(dsT, sq);
           const dv = channelMatMul(tf.transpose(sp, [2, 0, 1]), dy);
+          return [dq, dk, dv];
+        },
+      };
+    }) as unknown as CustomFn,
+  ) as unknown as (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) => tf.Tensor3D;
+  return f(q, k, v);
+}
+
+/** Additive causal mask `[T, T]`: 0 where key j <= query i, -1e9 elsewhere. */
+function causalBias2d(t: number): tf.Tensor2D {
+  return tf.reshape(causalBias(t), [t, t]) as tf.Tensor2D;
+}
+
+/**
+ * Strides of the per-channel attention products on `[T, C, E]` tensors (elements), for
+ * {@linkcode stridedMatMul}: channel `c` of `x [T, C, E]` is the `[T, E]` matrix at offset
+ * `c E` with row stride `C E`; scores and probabilities are `[C, T, T]`, channel-major.
+ */
+function attentionSpecs(t: number, ch: number, e: number) {
+  const ce = ch * e;
+  const base = { batch: ch, relu: false };
+  /** `[C, T, T]` from two `[T, C, E]`: `out[c, i, j] = sum_e x[i, c, e] y[j, c, e]`. */
+  const scores: GemmSpec = {
+    ...base,
+    m: t,
+    k: e,
+    n: t,
+    rsA: ce,
+    csA: 1,
+    sA: e,
+    rsB: 1,
+    csB: ce,
+    sB: e,
+    rsC: t,
+    sC: t * t,
+    outShape: [ch, t, t],
+  };
+  /** `[T, C, E]` from `p [C, T, T]`, `x [T, C, E]`: `out[i, c, e] = sum_j p[c, i, j] x[j, c, e]`. */
+  const mix: GemmSpec = {
+    ...base,
+    m: t,
+    k: t,
+    n: e,
+    rsA: t,
+    csA: 1,
+    sA: t * t,
+    rsB: ce,
+    csB: 1,
+    sB: e,
+    rsC: ce,
+    sC: e,
+    outShape: [t, ch, e],
+  };
+  /** As `mix` with `p` transposed: `out[j, c, e] = sum_i p[c, i, j] x[i, c, e]`. */
+  const mixT: GemmSpec = { ...mix, rsA: 1, csA: t };
+  return { scores, mix, mixT };
+}
+
+/**
+ * {@linkcode causalAttention} on the own kernels (lib/wasm_gemm): the seven per-channel
+ * products of the forward and backward passes read the `[T, C, E]` projections in place
+ * through strides (no transposes, no depthwise convolutions); softmax and its backward are
+ * tfjs ops on `[C, T, T]`.
+ */
+function causalAttentionStrided(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
+  const [t, ch, e] = q.shape;
+  const scale = 1 / Math.sqrt(e);
+  const sp = attentionSpecs(t, ch, e);
+  const f = tf.customGrad(
+    ((q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, save: GradSave) => {
+      const qs = tf.mul(q, scale) as tf.Tensor3D;
+      const s = stridedMatMul(qs, k, sp.scores); // [c, i, j]
+      const p = tf.softmax(tf.add(s, causalBias2d(t))) as tf.Tensor3D;
+      save([qs, k, v, p]);
+      return {
+        value: stridedMatMul(p, v, sp.mix) as tf.Tensor3D,
+        gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+          const sq = at(saved, 0), sk = at(saved, 1), sv = at(saved, 2), spr = at(saved, 3);
+          const dp = stridedMatMul(dy, sv, sp.scores);
+          const ds = tf.mul(spr, tf.sub(dp, tf.sum(tf.mul(spr, dp), -1, true)));
+          const dq = tf.mul(stridedMatMul(ds, sk, sp.mix), scale);
+          const dk = stridedMatMul(ds, sq, sp.mixT);
+          const dv = stridedMatMul(spr, dy, sp.mixT);
           return [dq, dk, dv];
         },
       };

@@ -38,7 +38,7 @@ interface WasmBackendLike {
 
 interface Runtime {
   backend: WasmBackendLike;
-  fns: GemmFn[];
+  gemm: GemmFn;
   threads: number;
   control: Int32Array;
   workers: Worker[];
@@ -91,7 +91,7 @@ export async function startGemm(threads: number): Promise<string | null> {
   try {
     const module = await WebAssembly.compile(gemmModuleBytes({ shared }));
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const fns = [instance.exports.gemm_nn as GemmFn, instance.exports.gemm_tn as GemmFn];
+    const gemm = instance.exports.gemm as GemmFn;
     const scratch: number[] = [];
     for (let t = 0; t < want; t++) {
       const p = backend.wasm._malloc(KC * 32 + 16);
@@ -100,7 +100,7 @@ export async function startGemm(threads: number): Promise<string | null> {
     }
     const params = align16(backend.wasm._malloc(4 * (ADAM_PARAMS.length + 1) + 16));
     allocations.push(params);
-    const control = new Int32Array(new SharedArrayBuffer(16 * 4));
+    const control = new Int32Array(new SharedArrayBuffer(32 * 4));
     for (let t = 1; t < want; t++) {
       const w = new Worker(new URL("./worker.ts", import.meta.url), {
         workerData: { module, memory, control: control.buffer, scratch: scratch[t] },
@@ -121,7 +121,7 @@ export async function startGemm(threads: number): Promise<string | null> {
     }
     runtime = {
       backend,
-      fns,
+      gemm,
       threads: want,
       control,
       workers,
@@ -158,36 +158,33 @@ export function stopGemm(): void {
   }
 }
 
-/** Row split point for `threads` workers: multiples of MR, about equal shares. */
-function split(m: number, threads: number, t: number): number {
-  return Math.min(m, Math.round((m * t) / threads / MR) * MR);
+/** Split point for 2 threads: multiples of `unit`, about equal shares. */
+function split(total: number, unit: number): number {
+  return Math.min(total, Math.round(total / 2 / unit) * unit);
 }
 
-/** `C [m, n]` at `pc` from A at `pa`, B at `pb` (kind 0 = nn, 1 = tn). */
-function run(
-  r: Runtime,
-  kind: number,
-  pa: number,
-  pb: number,
-  pc: number,
-  m: number,
-  k: number,
-  n: number,
-  relu: number,
-): void {
-  const threads = m * n * k >= PARALLEL_MIN_MACS && m >= 2 * MR ? r.threads : 1;
-  if (threads === 1) {
-    r.fns[kind]!(pa, pb, pc, m, k, n, 0, m, relu, r.scratch[0]!);
+/**
+ * Runs `gemm` with `args` = its first 14 arguments (pointers, sizes, strides in bytes) over
+ * `batch` batches and `m` rows, on the main thread and, for large enough products, the worker.
+ */
+function run(r: Runtime, args: number[], batch: number, m: number, relu: number): void {
+  const macs = batch * m * args[4]! * args[5]!;
+  const gemm = r.gemm as unknown as (...x: number[]) => void;
+  if (r.threads === 1 || macs < PARALLEL_MIN_MACS || (batch === 1 && m < 2 * MR)) {
+    gemm(...args, 0, batch, 0, m, relu, r.scratch[0]!);
     return;
   }
-  // one worker (threads = 2 on this project's machines): it takes rows [0, s)
-  const s = split(m, threads, threads - 1);
+  // one worker (threads = 2 on this project's machines): it takes the first share
+  const byBatch = batch > 1;
+  const s = byBatch ? split(batch, 1) : split(m, MR);
+  const mine = byBatch ? [s, batch, 0, m] : [0, batch, s, m];
+  const theirs = byBatch ? [0, s, 0, m] : [0, batch, 0, s];
   const ctl = r.control;
-  ctl.set([kind, pa, pb, pc, m, k, n, 0, s, relu], 2);
+  ctl.set([...args, ...theirs, relu], 2);
   const job = ++r.jobs;
   Atomics.store(ctl, 0, job);
   Atomics.notify(ctl, 0);
-  r.fns[kind]!(pa, pb, pc, m, k, n, s, m, relu, r.scratch[0]!);
+  gemm(...args, ...mine, relu, r.scratch[0]!);
   while (Atomics.load(ctl, 1) !== job) Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 50);
 }
 
@@ -247,36 +244,36 @@ function registerKernels(): void {
       const r = runtime;
       if (!r) throw new Error("PvlGemm: the GEMM runtime is not started");
       const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { tn, relu } = attrs as unknown as { tn: boolean; relu: boolean };
-      const [m, k] = tn ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
-      const n = b.shape[1]!;
-      const out = r.backend.makeOutput([m, n], "float32");
-      if (m * n === 0) return out;
-      const pc = r.backend.dataIdMap.get(out.dataId)!.memoryOffset;
-      if (k === 0) {
-        r.backend.wasm.HEAPF32.fill(0, pc / 4, pc / 4 + m * n);
+      const g = attrs as unknown as GemmSpec;
+      const out = r.backend.makeOutput(g.outShape, "float32");
+      const pc = offsetOf(r, out);
+      if (g.m * g.n * g.batch === 0) return out;
+      if (g.k === 0) {
+        r.backend.wasm.HEAPF32.fill(0, pc / 4, pc / 4 + size(g.outShape));
         return out;
       }
-      const pa = r.backend.dataIdMap.get(a.dataId)!.memoryOffset;
-      const pb = r.backend.dataIdMap.get(b.dataId)!.memoryOffset;
-      run(r, tn ? 1 : 0, pa, pb, pc, m, k, n, relu ? 1 : 0);
+      const e = (x: number) => 4 * x; // element strides -> bytes
+      const args = [
+        offsetOf(r, a),
+        offsetOf(r, b),
+        pc,
+        g.m,
+        g.k,
+        g.n,
+        e(g.rsA),
+        e(g.csA),
+        e(g.rsB),
+        e(g.csB),
+        e(g.rsC),
+        e(g.sA),
+        e(g.sB),
+        e(g.sC),
+      ];
+      run(r, args, g.batch, g.m, g.relu ? 1 : 0);
       return out;
     },
   });
   registered = true;
-}
-
-function check2d(a: tf.Tensor, b: tf.Tensor, ka: number, what: string): void {
-  if (a.rank !== 2 || b.rank !== 2 || a.dtype !== "float32" || b.dtype !== "float32") {
-    throw new RangeError(
-      `Invalid ${what} operands: expected two 2-D float32 tensors, got [${a.shape}] ${a.dtype} and [${b.shape}] ${b.dtype}`,
-    );
-  }
-  if (a.shape[ka] !== b.shape[0]) {
-    throw new RangeError(
-      `Invalid ${what} operands: inner sizes differ, [${a.shape}] and [${b.shape}]`,
-    );
-  }
 }
 
 /** Hyper-parameters of {@linkcode adamUpdate} (f32 values of the step, as train.ts uses them). */
@@ -332,27 +329,127 @@ export function sumOfSquares(ts: tf.Tensor[]): tf.Scalar {
   return tf.engine().runKernel("PvlSumSq", inputs, {}) as tf.Scalar;
 }
 
+function size(shape: readonly number[]): number {
+  return shape.reduce((x, y) => x * y, 1);
+}
+
+/**
+ * A strided, batched product for {@linkcode stridedMatMul} (strides in elements):
+ * `C_t[i, j] = sum_k A_t[i, k] B_t[k, j]` for `t < batch`, `i < m`, `j < n`, `k < k`, with
+ * `A_t[i, k] = a[t sA + i rsA + k csA]`, `B_t[k, j] = b[t sB + k rsB + j csB]`,
+ * `C_t[i, j] = out[t sC + i rsC + j]`, `out` of shape `outShape`.
+ */
+export interface GemmSpec {
+  m: number;
+  k: number;
+  n: number;
+  batch: number;
+  rsA: number;
+  csA: number;
+  sA: number;
+  rsB: number;
+  csB: number;
+  sB: number;
+  rsC: number;
+  sC: number;
+  outShape: number[];
+  relu: boolean;
+}
+
+/** Largest element index + 1 that a strided operand reaches (0 when empty). */
+function extent(dims: [number, number][]): number {
+  if (dims.some(([n]) => n === 0)) return 0;
+  return dims.reduce((x, [n, s]) => x + (n - 1) * s, 0) + 1;
+}
+
+/**
+ * The product described by `spec` on the own kernels (only while {@linkcode gemmActive}).
+ * Every element it reads and writes is checked to lie inside `a`, `b` and the output, and C's
+ * rows must not overlap. Not differentiable by itself.
+ */
+export function stridedMatMul(a: tf.Tensor, b: tf.Tensor, spec: GemmSpec): tf.Tensor {
+  if (!gemmActive()) throw new Error("stridedMatMul: the wasm kernel runtime is not active");
+  const g = spec;
+  if (a.dtype !== "float32" || b.dtype !== "float32") {
+    throw new RangeError(`Invalid operands: expected float32, got ${a.dtype} and ${b.dtype}`);
+  }
+  const ints = [g.m, g.k, g.n, g.batch, g.rsA, g.csA, g.sA, g.rsB, g.csB, g.sB, g.rsC, g.sC];
+  if (ints.some((x) => !Number.isInteger(x) || x < 0)) {
+    throw new RangeError(`Invalid spec: sizes and strides must be integers >= 0, got ${ints}`);
+  }
+  const ea = g.k === 0 ? 0 : extent([[g.batch, g.sA], [g.m, g.rsA], [g.k, g.csA]]);
+  const eb = g.k === 0 ? 0 : extent([[g.batch, g.sB], [g.k, g.rsB], [g.n, g.csB]]);
+  const ec = extent([[g.batch, g.sC], [g.m, g.rsC], [g.n, 1]]);
+  if (ea > a.size || eb > b.size || ec > size(g.outShape) || (g.m > 1 && g.rsC < g.n)) {
+    throw new RangeError(
+      `Invalid spec: reaches A ${ea}/${a.size}, B ${eb}/${b.size}, C ${ec}/${
+        size(g.outShape)
+      } elements (rsC ${g.rsC}, n ${g.n})`,
+    );
+  }
+  return tf.engine().runKernel("PvlGemm", { a, b }, g as never) as tf.Tensor;
+}
+
+function check2d(a: tf.Tensor, b: tf.Tensor, ka: number, what: string): void {
+  if (a.rank !== 2 || b.rank !== 2 || a.dtype !== "float32" || b.dtype !== "float32") {
+    throw new RangeError(
+      `Invalid ${what} operands: expected two 2-D float32 tensors, got [${a.shape}] ${a.dtype} and [${b.shape}] ${b.dtype}`,
+    );
+  }
+  if (a.shape[ka] !== b.shape[0]) {
+    throw new RangeError(
+      `Invalid ${what} operands: inner sizes differ, [${a.shape}] and [${b.shape}]`,
+    );
+  }
+}
+
 /**
  * `a @ b` (`relu`: `max(a @ b, 0)`) for `a [M, K]`, `b [K, N]` float32. Not differentiable by
  * itself: used inside the custom gradients of ../model/_ops.ts.
  */
 export function matMulNN(a: tf.Tensor2D, b: tf.Tensor2D, relu = false): tf.Tensor2D {
   check2d(a, b, 1, "matMulNN");
-  if (gemmActive()) {
-    return tf.engine().runKernel("PvlGemm", { a, b }, { tn: false, relu } as never) as tf.Tensor2D;
+  if (!gemmActive()) {
+    return relu ? tf.fused.matMul({ a, b, activation: "relu" }) as tf.Tensor2D : tf.matMul(a, b);
   }
-  return relu ? tf.fused.matMul({ a, b, activation: "relu" }) as tf.Tensor2D : tf.matMul(a, b);
+  const [m, k] = a.shape, n = b.shape[1];
+  return stridedMatMul(a, b, {
+    m,
+    k,
+    n,
+    batch: 1,
+    rsA: k,
+    csA: 1,
+    sA: 0,
+    rsB: n,
+    csB: 1,
+    sB: 0,
+    rsC: n,
+    sC: 0,
+    outShape: [m, n],
+    relu,
+  }) as tf.Tensor2D;
 }
 
 /** `a^T @ b` for `a [K, M]`, `b [K, N]` float32, without materialising `a^T` on wasm. */
 export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   check2d(a, b, 0, "matMulTN");
-  if (gemmActive()) {
-    return tf.engine().runKernel(
-      "PvlGemm",
-      { a, b },
-      { tn: true, relu: false } as never,
-    ) as tf.Tensor2D;
-  }
-  return tf.tidy(() => tf.matMul(tf.transpose(a), b));
+  if (!gemmActive()) return tf.tidy(() => tf.matMul(tf.transpose(a), b));
+  const [k, m] = a.shape, n = b.shape[1];
+  return stridedMatMul(a, b, {
+    m,
+    k,
+    n,
+    batch: 1,
+    rsA: 1,
+    csA: m,
+    sA: 0,
+    rsB: n,
+    csB: 1,
+    sB: 0,
+    rsC: n,
+    sC: 0,
+    outShape: [m, n],
+    relu: false,
+  }) as tf.Tensor2D;
 }

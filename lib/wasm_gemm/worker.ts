@@ -16,12 +16,9 @@ interface Init {
 
 const init = workerData as Init;
 const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-const fns: GemmFn[] = [
-  instance.exports.gemm_nn as GemmFn,
-  instance.exports.gemm_tn as GemmFn,
-];
+const gemm = instance.exports.gemm as GemmFn as unknown as (...x: number[]) => void;
 const ctl = new Int32Array(init.control);
-// control block: [0] job sequence, [1] done sequence, [2] kind, [3..11] a b c m k n i0 i1 relu
+// control block: [0] job sequence, [1] done sequence, [2..20] gemm's arguments before `scratch`
 // Polls before sleeping: products come in bursts (forward, backward), and waking from
 // Atomics.wait costs tens of microseconds.
 const SPIN = 20_000;
@@ -34,18 +31,8 @@ for (;;) {
   }
   seen = Atomics.load(ctl, 0);
   if (seen < 0) break; // shutdown
-  fns[ctl[2]!]!(
-    ctl[3]!,
-    ctl[4]!,
-    ctl[5]!,
-    ctl[6]!,
-    ctl[7]!,
-    ctl[8]!,
-    ctl[9]!,
-    ctl[10]!,
-    ctl[11]!,
-    init.scratch,
-  );
+  const args = Array.from(ctl.subarray(2, 21));
+  gemm(...args, init.scratch);
   Atomics.store(ctl, 1, seen);
   Atomics.notify(ctl, 1);
 }
