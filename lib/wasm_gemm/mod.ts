@@ -49,9 +49,14 @@ interface Runtime {
   params: number;
   allocations: number[];
   jobs: number;
+  /** Why the worker stopped, once it has (its products then fail instead of waiting). */
+  failed: string | null;
 }
 
 let runtime: Runtime | null = null;
+
+/** Longest wait for the worker's share of one product. */
+const WORKER_DEADLINE_MS = 60_000;
 
 /** Below this many multiply-adds a product runs on the main thread alone. */
 const PARALLEL_MIN_MACS = 1 << 20;
@@ -131,7 +136,13 @@ export async function startGemm(threads: number): Promise<string | null> {
       params,
       allocations,
       jobs: 0,
+      failed: null,
     };
+    for (const w of workers) {
+      const r = runtime;
+      w.on("error", (e: Error) => (r.failed = `worker error: ${e.message}`));
+      w.on("exit", (code: number) => (r.failed ??= `worker exited with code ${code}`));
+    }
     registerKernels();
     return want < threads
       ? `own GEMM: ${want} thread (the wasm memory is not shared), asked ${threads}`
@@ -185,7 +196,24 @@ function run(r: Runtime, args: number[], batch: number, m: number, relu: number)
   Atomics.store(ctl, 0, job);
   Atomics.notify(ctl, 0);
   gemm(...args, ...mine, relu, r.scratch[0]!);
-  while (Atomics.load(ctl, 1) !== job) Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 50);
+  // The worker reports an exception through ctl[22]; a worker gone without a word (never
+  // seen) is caught by the deadline instead of blocking the main thread for ever.
+  const deadline = performance.now() + WORKER_DEADLINE_MS;
+  while (Atomics.load(ctl, 1) !== job) {
+    Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 50);
+    if (Atomics.load(ctl, 1) !== job && performance.now() > deadline) {
+      throw new Error(
+        `own GEMM: the worker did not finish a product in ${WORKER_DEADLINE_MS / 1000} s${
+          r.failed ? ` (${r.failed})` : ""
+        }; set PVL_GEMM=xnnpack to use tfjs's matMul`,
+      );
+    }
+  }
+  if (Atomics.exchange(ctl, 22, 0) !== 0) {
+    throw new Error(
+      "own GEMM: the worker's product threw; set PVL_GEMM=xnnpack to use tfjs's matMul",
+    );
+  }
 }
 
 let registered = false;
@@ -403,6 +431,21 @@ function check2d(a: tf.Tensor, b: tf.Tensor, ka: number, what: string): void {
   }
 }
 
+/** One 2-D product `[m, k] x [k, n]` with A's row / column strides `rsA` / `csA`. */
+function plain2d(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  m: number,
+  k: number,
+  rsA: number,
+  csA: number,
+  relu: boolean,
+): tf.Tensor2D {
+  const n = b.shape[1];
+  const g = { m, k, n, batch: 1, rsA, csA, sA: 0, rsB: n, csB: 1, sB: 0, rsC: n, sC: 0 };
+  return stridedMatMul(a, b, { ...g, outShape: [m, n], relu }) as tf.Tensor2D;
+}
+
 /**
  * `a @ b` (`relu`: `max(a @ b, 0)`) for `a [M, K]`, `b [K, N]` float32. Not differentiable by
  * itself: used inside the custom gradients of ../model/_ops.ts.
@@ -412,44 +455,14 @@ export function matMulNN(a: tf.Tensor2D, b: tf.Tensor2D, relu = false): tf.Tenso
   if (!gemmActive()) {
     return relu ? tf.fused.matMul({ a, b, activation: "relu" }) as tf.Tensor2D : tf.matMul(a, b);
   }
-  const [m, k] = a.shape, n = b.shape[1];
-  return stridedMatMul(a, b, {
-    m,
-    k,
-    n,
-    batch: 1,
-    rsA: k,
-    csA: 1,
-    sA: 0,
-    rsB: n,
-    csB: 1,
-    sB: 0,
-    rsC: n,
-    sC: 0,
-    outShape: [m, n],
-    relu,
-  }) as tf.Tensor2D;
+  const [m, k] = a.shape;
+  return plain2d(a, b, m, k, k, 1, relu);
 }
 
 /** `a^T @ b` for `a [K, M]`, `b [K, N]` float32, without materialising `a^T` on wasm. */
 export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   check2d(a, b, 0, "matMulTN");
   if (!gemmActive()) return tf.tidy(() => tf.matMul(tf.transpose(a), b));
-  const [k, m] = a.shape, n = b.shape[1];
-  return stridedMatMul(a, b, {
-    m,
-    k,
-    n,
-    batch: 1,
-    rsA: 1,
-    csA: m,
-    sA: 0,
-    rsB: n,
-    csB: 1,
-    sB: 0,
-    rsC: n,
-    sC: 0,
-    outShape: [m, n],
-    relu: false,
-  }) as tf.Tensor2D;
+  const [k, m] = a.shape;
+  return plain2d(a, b, m, k, 1, m, false);
 }

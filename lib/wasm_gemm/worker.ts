@@ -18,7 +18,8 @@ const init = workerData as Init;
 const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
 const gemm = instance.exports.gemm as GemmFn as unknown as (...x: number[]) => void;
 const ctl = new Int32Array(init.control);
-// control block: [0] job sequence, [1] done sequence, [2..20] gemm's arguments before `scratch`
+// control block: [0] job sequence, [1] done sequence, [2..20] gemm's arguments before
+// `scratch`, [22] set when the product threw
 // Polls before sleeping: products come in bursts (forward, backward), and waking from
 // Atomics.wait costs tens of microseconds.
 const SPIN = 20_000;
@@ -32,7 +33,11 @@ for (;;) {
   seen = Atomics.load(ctl, 0);
   if (seen < 0) break; // shutdown
   const args = Array.from(ctl.subarray(2, 21));
-  gemm(...args, init.scratch);
+  try {
+    gemm(...args, init.scratch);
+  } catch {
+    Atomics.store(ctl, 22, 1); // the main thread throws
+  }
   Atomics.store(ctl, 1, seen);
   Atomics.notify(ctl, 1);
 }
