@@ -7,6 +7,8 @@
  * runs in the same invocation and a final line gives the ratios
  * (train_step: ours/torch ms; sample_kv: ours/torch tokens/s). `--profile` prints the
  * top kernels of one run of each workload (tf.profile). Progress on stderr.
+ * `PVL_GEMM=xnnpack` measures the training workloads on tfjs's matMul instead of the project's
+ * own kernels (lib/wasm_gemm), i.e. the code before them: the before/after of docs/performance.md.
  *
  * `rl_step` (bench/rl_bench.ts): one RL update of GRPO + IPVRM and of DistRL (paper and repo
  * candidate sets) on the same fixed batch of the default preset's shape, lines
@@ -17,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { rlStepBench } from "./rl_bench.ts";
 import { initBackendFromArgs } from "../lib/backend.ts";
+import { gemmActive, gemmThreads } from "../lib/wasm_gemm/mod.ts";
 import { DEFAULT_LM_CONFIG } from "../lib/model/config.ts";
 import { createLM } from "../lib/model/lm.ts";
 import { createOptimizer, trainStep } from "../lib/model/train.ts";
@@ -116,7 +119,9 @@ async function main(): Promise<void> {
   const info = await initBackendFromArgs(Deno.args, { threads: threadsAsked });
   const impl = info.name;
   const threads = info.threads;
-  log(`backend ${info.tfName}, threads ${threads}`);
+  // which matrix products the training workloads use (lib/wasm_gemm; PVL_GEMM=xnnpack: tfjs's)
+  const matmul = gemmActive() ? `own, ${gemmThreads()} threads` : "tfjs";
+  log(`backend ${info.tfName}, threads ${threads}, matMul ${matmul}`);
   const rng = new Rng(0);
   const model = createLM(DEFAULT_LM_CONFIG, { rng: rng.fork("init") });
   const opt = createOptimizer({ kind: "adam", lr: 1e-3 });
