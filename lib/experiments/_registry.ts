@@ -47,33 +47,35 @@ export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, n
     "08": 2,
     "09": 30,
   },
-  // Sums of the unit seconds over seeds 1-3, measured 2026-11-25 on a fresh clone with
-  // `--jobs 3` (three one-thread children on 2 cores): 73 min wall in all, 14 of them shared.
+  // Sums of the unit seconds over seeds 1-3, measured 2026-11-26 on a fresh clone with
+  // `--jobs 3` (three one-thread children on 2 cores, the own GEMM of lib/wasm_gemm): 48 min wall
+  // in all, 9 of them shared. (With tfjs's matMul, 2026-11-25: 73 min.)
   default: {
-    "00": 860,
-    "01": 1460,
-    "02": 2270,
-    "03": 1770,
-    "04": 430,
-    "05": 230,
-    "06": 2500,
-    "07": 480,
-    "08": 5,
-    "09": 190,
+    "00": 662,
+    "01": 1023,
+    "02": 1305,
+    "03": 1291,
+    "04": 328,
+    "05": 179,
+    "06": 1409,
+    "07": 369,
+    "08": 11,
+    "09": 161,
   },
-  // Not run: default's times x 5/3 seeds, the RL experiments x 6 more for the 40-step x 32-prompt
-  // budget (docs/rl.md): about 11.5 h of units, near 4 h with `--jobs 3` on 2 cores.
+  // Not run: the 2026-11-25 estimate (default x 5/3 seeds, RL experiments x 6 more for the
+  // 40-step x 32-prompt budget, docs/rl.md) scaled per experiment by default's speed-up:
+  // about 8.1 h of units, near 2.8 h with `--jobs 3` on 2 cores.
   full: {
-    "00": 1430,
-    "01": 2430,
-    "02": 3780,
-    "03": 17700,
-    "04": 4300,
-    "05": 2300,
-    "06": 4170,
-    "07": 4800,
-    "08": 8,
-    "09": 320,
+    "00": 1100,
+    "01": 1700,
+    "02": 2170,
+    "03": 12910,
+    "04": 3280,
+    "05": 1790,
+    "06": 2350,
+    "07": 3690,
+    "08": 15,
+    "09": 270,
   },
   gpu: {
     "00": 600,
@@ -95,9 +97,9 @@ export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, n
  */
 export const SHARED_SECONDS: Readonly<Record<string, number>> = {
   smoke: 30,
-  // measured 2026-11-25, fresh clone: base 400 + SFT 1,500 steps and the evaluation sets, 14 min
-  default: 840,
-  full: 840,
+  // measured 2026-11-26, fresh clone: base 400 + SFT 1,500 steps and the evaluation sets, 9 min
+  default: 540,
+  full: 540,
   gpu: 1800,
 };
 
