@@ -7,6 +7,7 @@
  * runs in the same invocation and a final line gives the ratios
  * (train_step: ours/torch ms; sample_kv: ours/torch tokens/s). `--profile` prints the
  * top kernels of one run of each workload (tf.profile). Progress on stderr.
+ * `PVL_PROFILE_TOP=N` lists N kernels per profile instead of 10.
  * `PVL_GEMM=xnnpack` measures the training workloads on tfjs's matMul instead of the project's
  * own kernels (lib/wasm_gemm), i.e. the code before them: the before/after of docs/performance.md.
  *
