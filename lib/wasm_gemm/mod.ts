@@ -6,8 +6,9 @@
  *
  * Why (docs/performance.md): 2-D `matMul` was 60% of a training step, at the 15-28 GFLOP/s per
  * thread of tfjs-wasm's XNNPACK build (SIMD128 without fused multiply-add); these kernels use
- * `f32x4.relaxed_madd` and measured 24-38 GFLOP/s on the same shapes, and the `tn` form takes
- * `A^T B` from A as stored, which removes the activation transposes of every weight gradient.
+ * `f32x4.relaxed_madd` and measured 24-38 GFLOP/s on the same shapes, and their strides take
+ * `A^T B` from A as stored and the attention products from the `[T, C, E]` projections, which
+ * removes the transposes of every weight gradient and the depthwise convolutions.
  *
  * {@linkcode startGemm} is called by `initBackend("wasm")`; `PVL_GEMM=xnnpack` keeps tfjs's
  * own matMul. When the runtime is not started (other backends, or a failed start, which
@@ -103,8 +104,9 @@ export async function startGemm(threads: number): Promise<string | null> {
       allocations.push(p);
       scratch.push(align16(p));
     }
-    const params = align16(backend.wasm._malloc(4 * (ADAM_PARAMS.length + 1) + 16));
-    allocations.push(params);
+    const rawParams = backend.wasm._malloc(4 * (ADAM_PARAMS.length + 1) + 16);
+    allocations.push(rawParams); // freed as allocated, used aligned
+    const params = align16(rawParams);
     const control = new Int32Array(new SharedArrayBuffer(32 * 4));
     for (let t = 1; t < want; t++) {
       const w = new Worker(new URL("./worker.ts", import.meta.url), {
