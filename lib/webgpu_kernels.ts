@@ -14,7 +14,9 @@
  * `[16, 81]` batch); it happens on software Vulkan (llvmpipe) alike. The replacement below is
  * the same shader with `setOutputAtIndexI32`, exact for every int32 value (tfjs's 2-D path goes
  * through an f32 tile, exact only below 2^24, so int32 takes this program there too); float32
- * tensors keep tfjs's own kernel.
+ * tensors keep tfjs's own kernel. The reductions and scans above call tfjs's transpose function
+ * directly, not through the kernel registry, so on int32 tensors over a non-inner axis they stay
+ * wrong; lib/ runs none of them on int32.
  *
  * **AddN of more than 7 tensors.** tfjs-webgpu compiles one shader over all inputs, one storage
  * buffer each, and the device allows `maxStorageBuffersPerShaderStage` (8 by default, tfjs does

@@ -52,7 +52,7 @@ export async function backendChecks(): Promise<BackendCheckResult> {
       1,
     ]]] as const
   ) {
-    const n = shape.reduce((a: number, b: number) => a * b, 1);
+    const n = tf.util.sizeFromShape([...shape]);
     const x = tf.tensor(ids(n, 1 << 30, n), [...shape], "int32");
     const y = tf.transpose(x, [...perm]);
     transposes.push(Array.from(await y.data()));

@@ -1,8 +1,8 @@
 /**
  * The project's own f32 matrix products on the wasm backend: the kernels of ./kernels.ts,
  * instantiated on tfjs-backend-wasm's own memory (so tensors are read and written in place)
- * and run on the main thread plus `threads - 1` worker threads of ours, registered as the tfjs
- * kernel `PvlGemm` of backend "wasm".
+ * and run on the main thread plus, with 2 or more threads, one worker thread of ours,
+ * registered as the tfjs kernel `PvlGemm` of backend "wasm".
  *
  * Why (docs/performance.md): 2-D `matMul` was 60% of a training step, at the 15-28 GFLOP/s per
  * thread of tfjs-wasm's XNNPACK build (SIMD128 without fused multiply-add); these kernels use
@@ -56,6 +56,9 @@ interface Runtime {
 
 let runtime: Runtime | null = null;
 
+/** Threads of the runtime at most: the main thread and one worker (see `run`). */
+const MAX_THREADS = 2;
+
 /** Longest wait for the worker's share of one product. */
 const WORKER_DEADLINE_MS = 60_000;
 
@@ -78,8 +81,9 @@ function align16(p: number): number {
 }
 
 /**
- * Starts the runtime on the current tfjs backend, which must be "wasm": `threads - 1`
- * workers. Returns `null` when started, or the reason it was not (the caller prints it).
+ * Starts the runtime on the current tfjs backend, which must be "wasm": one worker when
+ * `threads >= 2` and the memory is shared. Returns `null` when started as asked, else a note
+ * saying why not, or with fewer threads (the caller prints it).
  */
 export async function startGemm(threads: number): Promise<string | null> {
   if (runtime) stopGemm();
@@ -91,7 +95,8 @@ export async function startGemm(threads: number): Promise<string | null> {
   }
   const shared = typeof SharedArrayBuffer !== "undefined" &&
     memory.buffer instanceof SharedArrayBuffer;
-  const want = shared ? Math.max(1, Math.floor(threads)) : 1;
+  // `run` splits a product in two: the main thread and one worker (more would share its half)
+  const want = shared ? Math.min(MAX_THREADS, Math.max(1, Math.floor(threads))) : 1;
   const allocations: number[] = [];
   const workers: Worker[] = [];
   try {
@@ -108,9 +113,9 @@ export async function startGemm(threads: number): Promise<string | null> {
     allocations.push(rawParams); // freed as allocated, used aligned
     const params = align16(rawParams);
     const control = new Int32Array(new SharedArrayBuffer(32 * 4));
-    for (let t = 1; t < want; t++) {
+    if (want === MAX_THREADS) {
       const w = new Worker(new URL("./worker.ts", import.meta.url), {
-        workerData: { module, memory, control: control.buffer, scratch: scratch[t] },
+        workerData: { module, memory, control: control.buffer, scratch: scratch[1] },
       });
       workers.push(w);
       await new Promise<void>((resolve, reject) => {
@@ -146,9 +151,10 @@ export async function startGemm(threads: number): Promise<string | null> {
       w.on("exit", (code: number) => (r.failed ??= `worker exited with code ${code}`));
     }
     registerKernels();
-    return want < threads
-      ? `own GEMM: ${want} thread (the wasm memory is not shared), asked ${threads}`
-      : null;
+    if (want >= threads) return null;
+    return shared
+      ? `own GEMM: ${want} threads (the main thread and one worker), asked ${threads}`
+      : `own GEMM: ${want} thread (the wasm memory is not shared), asked ${threads}`;
   } catch (e) {
     for (const w of workers) void w.terminate();
     for (const p of allocations) backend.wasm._free(p);
@@ -187,7 +193,7 @@ function run(r: Runtime, args: number[], batch: number, m: number, relu: number)
     gemm(...args, 0, batch, 0, m, relu, r.scratch[0]!);
     return;
   }
-  // one worker (threads = 2 on this project's machines): it takes the first share
+  // the one worker (MAX_THREADS) takes the first share
   const byBatch = batch > 1;
   const s = byBatch ? split(batch, 1) : split(m, MR);
   const mine = byBatch ? [s, batch, 0, m] : [0, batch, s, m];
@@ -238,14 +244,13 @@ function registerKernels(): void {
       ADAM_PARAMS.forEach((k, i) => (heap[r.params / 4 + i] = hyper[k]!));
       heap[r.params / 4 + ADAM_PARAMS.length] = 1;
       const outs = [w!, m!, v!].map((t) => r.backend.makeOutput(t.shape, "float32"));
-      const n = w!.shape.reduce((a, b) => a * b, 1);
       r.adam(
         offsetOf(r, w!),
         offsetOf(r, g!),
         offsetOf(r, m!),
         offsetOf(r, v!),
         ...outs.map((o) => offsetOf(r, o)),
-        n,
+        tf.util.sizeFromShape(w!.shape),
         r.params,
         scale ? offsetOf(r, scale) : r.params + 4 * ADAM_PARAMS.length,
       );
@@ -262,7 +267,7 @@ function registerKernels(): void {
       const po = offsetOf(r, out);
       r.backend.wasm.HEAPF32[po / 4] = 0;
       for (const t of Object.values(inputs) as tf.TensorInfo[]) {
-        r.sumsq(offsetOf(r, t), t.shape.reduce((a, b) => a * b, 1), po);
+        r.sumsq(offsetOf(r, t), tf.util.sizeFromShape(t.shape), po);
       }
       return out;
     },
@@ -279,7 +284,7 @@ function registerKernels(): void {
       const pc = offsetOf(r, out);
       if (g.m * g.n * g.batch === 0) return out;
       if (g.k === 0) {
-        r.backend.wasm.HEAPF32.fill(0, pc / 4, pc / 4 + size(g.outShape));
+        r.backend.wasm.HEAPF32.fill(0, pc / 4, pc / 4 + tf.util.sizeFromShape(g.outShape));
         return out;
       }
       const e = (x: number) => 4 * x; // element strides -> bytes
@@ -359,10 +364,6 @@ export function sumOfSquares(ts: tf.Tensor[]): tf.Scalar {
   return tf.engine().runKernel("PvlSumSq", inputs, {}) as tf.Scalar;
 }
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((x, y) => x * y, 1);
-}
-
 /**
  * A strided, batched product for {@linkcode stridedMatMul} (strides in elements):
  * `C_t[i, j] = sum_k A_t[i, k] B_t[k, j]` for `t < batch`, `i < m`, `j < n`, `k < k`, with
@@ -410,11 +411,10 @@ export function stridedMatMul(a: tf.Tensor, b: tf.Tensor, spec: GemmSpec): tf.Te
   const ea = g.k === 0 ? 0 : extent([[g.batch, g.sA], [g.m, g.rsA], [g.k, g.csA]]);
   const eb = g.k === 0 ? 0 : extent([[g.batch, g.sB], [g.k, g.rsB], [g.n, g.csB]]);
   const ec = extent([[g.batch, g.sC], [g.m, g.rsC], [g.n, 1]]);
-  if (ea > a.size || eb > b.size || ec > size(g.outShape) || (g.m > 1 && g.rsC < g.n)) {
+  const sc = tf.util.sizeFromShape(g.outShape);
+  if (ea > a.size || eb > b.size || ec > sc || (g.m > 1 && g.rsC < g.n)) {
     throw new RangeError(
-      `Invalid spec: reaches A ${ea}/${a.size}, B ${eb}/${b.size}, C ${ec}/${
-        size(g.outShape)
-      } elements (rsC ${g.rsC}, n ${g.n})`,
+      `Invalid spec: reaches A ${ea}/${a.size}, B ${eb}/${b.size}, C ${ec}/${sc} elements (rsC ${g.rsC}, n ${g.n})`,
     );
   }
   return tf.engine().runKernel("PvlGemm", { a, b }, g as never) as tf.Tensor;
