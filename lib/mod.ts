@@ -20,6 +20,7 @@
  * @module
  */
 export * from "./backend.ts";
+export * from "./checks.ts";
 export * from "./conformance/run.ts";
 export * from "./data/math_jsonl.ts";
 export * from "./data/parquet.ts";
@@ -56,6 +57,7 @@ export * from "./rl/candidates.ts";
 export * as rlConfig from "./rl/config.ts";
 export * as onlineRm from "./rl/online_rm.ts";
 export * from "./rl/policy_loss.ts";
+export * from "./rl/policy_update.ts";
 export * from "./rl/prime.ts";
 export * from "./rl/run.ts";
 export * from "./rl/step.ts";

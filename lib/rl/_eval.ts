@@ -10,7 +10,7 @@ import type { Rng } from "../prng.ts";
 import { sampleProblems } from "../testbed/splits.ts";
 import { DEFAULT_SPLIT_CONFIG, type SplitConfig } from "../testbed/splits.ts";
 import type { Problem, TaskConfig } from "../testbed/task.ts";
-import { rollout, type RolloutTask } from "./_rollout.ts";
+import { rollout, type RolloutTask, verifyRollouts } from "./_rollout.ts";
 
 /** A named list of held-out problems (a Table 5 column analogue). */
 export interface EvalSet {
@@ -63,7 +63,7 @@ export async function evaluateAvgAtK(
   if (sets.length === 0) throw new RangeError("Invalid sets: expected at least one eval set");
   const perSet: AvgAtKResult["perSet"] = {};
   for (const s of sets) {
-    const roll = await rollout(policy, s.problems, {
+    const samples = await rollout(policy, s.problems, {
       task: options.task,
       groupSize: options.k,
       rng: options.rng,
@@ -72,6 +72,7 @@ export async function evaluateAvgAtK(
       maxResponseTokens: options.maxResponseTokens,
       samplingBatch: options.samplingBatch,
     });
+    const roll = verifyRollouts(samples, options.task);
     const rows = s.problems.map((_, p) => roll.labels.slice(p * options.k, (p + 1) * options.k));
     perSet[s.name] = avgAtK(rows);
   }

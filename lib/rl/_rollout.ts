@@ -45,8 +45,8 @@ export function testbedTask(): RolloutTask {
   };
 }
 
-/** Host-side rollouts of `P` prompts × `G` samples (rows of a prompt are consecutive). */
-export interface Rollouts {
+/** Host-side samples of `P` prompts × `G` responses (rows of a prompt are consecutive). */
+export interface Samples {
   /** `[P]`. */
   problems: Problem[];
   /** G. */
@@ -57,6 +57,10 @@ export interface Rollouts {
   responses: number[][];
   /** `[B]` true when the response hit the length cap without EOS. */
   truncated: boolean[];
+}
+
+/** Verified rollouts: the samples and their verifier outcomes. */
+export interface Rollouts extends Samples {
   /** `[B]` verifier outcomes 0/1. */
   labels: number[];
 }
@@ -79,14 +83,14 @@ export interface RolloutOptions {
 }
 
 /**
- * Samples `G` responses per problem with the policy (B15 step 1) and verifies them (step 2).
- * `sample()` needs equal-length prompts, so rows are bucketed by prompt length.
+ * Samples `G` responses per problem with the policy (B15 step 1; {@linkcode verifyRollouts}
+ * is step 2). `sample()` needs equal-length prompts, so rows are bucketed by prompt length.
  */
 export async function rollout(
   policy: TinyLM,
   problems: readonly Problem[],
   options: RolloutOptions,
-): Promise<Rollouts> {
+): Promise<Samples> {
   const { task, groupSize: g } = options;
   if (problems.length === 0) throw new RangeError("Invalid problems: expected at least one");
   const prompts: number[][] = [];
@@ -127,8 +131,16 @@ export async function rollout(
       });
     }
   }
-  const labels = responses.map((r, i) => task.verify(problems[Math.floor(i / g)]!, r));
-  return { problems: [...problems], groupSize: g, prompts, responses, truncated, labels };
+  return { problems: [...problems], groupSize: g, prompts, responses, truncated };
+}
+
+/** Verifies every response against its problem (B15 step 2): outcomes `r_o [B]`, 0/1. */
+export function verifyRollouts(samples: Samples, task: RolloutTask): Rollouts {
+  const g = samples.groupSize;
+  const labels = samples.responses.map((r, i) =>
+    task.verify(samples.problems[Math.floor(i / g)]!, r)
+  );
+  return { ...samples, labels };
 }
 
 /**

@@ -5,7 +5,7 @@
  * `sampleMargins` / `sampleWeights`.
  * @module
  */
-import { checkChoice, checkFinite, checkGroupSize } from "../rm/prefix_values.ts";
+import { checkChoice, checkFinite, checkGroupSize } from "../checks.ts";
 
 /** Clamp of μ(x) before the logit: `V(x) = logit(clamp(μ, ε, 1−ε))` (repo). */
 export const GROUP_VALUE_EPS = 1e-6;

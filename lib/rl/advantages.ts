@@ -18,9 +18,8 @@ import {
   checkShape,
   lastTokenMask,
   MIN_TOKEN_COUNT,
-  prefixValues,
   safeDiv,
-} from "../rm/prefix_values.ts";
+} from "../checks.ts";
 
 /** Clamp of the GRPO group std: `max(s(x), 1e-6)` (repo, e21). */
 export const GRPO_STD_EPS = 1e-6;
@@ -68,84 +67,63 @@ export function grpoAdvantages(rewards: tf.Tensor1D, options: GrpoOptions): tf.T
   });
 }
 
-/** Options of {@linkcode tdResiduals}. */
-export interface TdOptions {
-  /** β of the prefix values `V_t = β Σ_{i≤t} ℓ_i`. Required. */
-  beta: number;
-  /** Outcome `r_o` `[B]`, added at the last valid token unless `dropLast` (default none). */
-  outcomes?: tf.Tensor1D;
-  /** Discount γ (default 1). */
-  gamma?: number;
-  /** Repo (B7): TD of the last valid token set to 0, outcome not added there. Default false. */
-  dropLast?: boolean;
+/**
+ * Sampled-token TD (methods.md B7 with γ = 1, B9 slot 0; paper Eq. 6 and Eq. 10 at the
+ * realised token): `δ_t = V_t − V_{t−1} = β ℓ_t`, the unnormalised value difference of the
+ * prefix values (never a difference of `v̄`). The last-token convention (e10) and the outcome
+ * are applied by {@linkcode tokenAdvantages} (the outcome enters through the GRPO term).
+ * `[B,L] -> [B,L]`; `ℓ` comes masked from `logRatio`, so padding stays 0.
+ *
+ * @param logratio `ℓ = (log π_φ − log π_ref) ⊙ M` `[B,L]` (reference π_old or SFT, e13).
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { tokenTd } from "./advantages.ts";
+ * // methods.md (g)1: ℓ = [0.1, −0.2], β = 10 ⇒ δ = [1, −2] (V = [1, −1], V_0 = 0)
+ * const td = await tokenTd(tf.tensor2d([[0.1, -0.2]]), { beta: 10 }).data();
+ * [1, -2].forEach((x, i) => assertAlmostEquals(td[i]!, x, 1e-6));
+ * ```
+ */
+export function tokenTd(logratio: tf.Tensor2D, options: { beta: number }): tf.Tensor2D {
+  checkShape(logratio, "logratio", [undefined, undefined], "[B,L]");
+  checkFinite(options.beta, "beta");
+  return tf.tidy(() => logratio.mul(options.beta) as tf.Tensor2D);
 }
 
 /**
- * TD residuals (B7, paper Eq. 6): `δ_t = r_t + γ V_t − V_{t−1}`, `V_0 = 0`, `r_t = 0` for
- * `t < T`, `r_T = r_o`. With γ = 1 and t < T this is `β ℓ_t`. 0 at padding.
- * @param logratio `ℓ` `[B,L]` (reference: π_old for DistRL). @param mask `[B,L]`.
+ * Candidate TD (methods.md B9; paper Eq. 10 with `π_ref := π_old`, App. B):
+ * `δ_{b,t,j} = β (log π_φ(c_{b,t,j} | s_t) − log π_ref(c_{b,t,j} | s_t)) · C_{b,t,j}`, the value
+ * difference `V(s_t ⊕ c) − V(s_t)` at every candidate slot, 0 outside the candidate mask.
+ * Computed without gradient (a constant of the policy loss). `[B,L,K] -> [B,L,K]`.
+ *
+ * @param candLogpRm `log π_φ` at the candidate ids `[B,L,K]`.
+ * @param candLogpRef `log π_ref` at the same ids `[B,L,K]` (π_old, or the SFT copy).
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { candidateTd } from "./advantages.ts";
+ * // β = 10; slot 1 is not a candidate
+ * const td = await candidateTd(tf.tensor3d([[[-0.5, -1.0]]]), tf.tensor3d([[[-0.6, -0.8]]]), {
+ *   beta: 10,
+ *   mask: tf.tensor3d([[[1, 0]]]),
+ * }).data();
+ * [1, 0].forEach((x, i) => assertAlmostEquals(td[i]!, x, 1e-5));
+ * ```
  */
-export function tdResiduals(
-  logratio: tf.Tensor2D,
-  mask: tf.Tensor2D,
-  options: TdOptions,
-): tf.Tensor2D {
-  checkMask2d(logratio, mask, "logratio");
-  const b = logratio.shape[0];
-  if (options.outcomes) checkShape(options.outcomes, "outcomes", [b], "[B]");
-  const gamma = options.gamma ?? 1;
-  checkFinite(gamma, "gamma");
-  return tf.tidy(() => {
-    const { values } = prefixValues(logratio, mask, { beta: options.beta });
-    const prev = tf.cumsum(logratio.mul(mask), 1, true).mul(options.beta); // V_{t−1}
-    const last = lastTokenMask(mask);
-    let td = values.mul(gamma).sub(prev).mul(mask);
-    if (options.outcomes) td = td.add(last.mul(options.outcomes.toFloat().expandDims(1)));
-    if (options.dropLast) td = td.mul(tf.scalar(1).sub(last));
-    return td as tf.Tensor2D;
-  });
-}
-
-/**
- * Value scale of the MC baseline (B7 caution): `"probability"` uses `σ(v̄_{t−1})` (the RM's
- * success probability, `v̄_0 = 0` ⇒ 0.5), matching `r_o ∈ {0,1}`; `"raw"` is the literal
- * Eq. 7 baseline `V_{t−1}` on the β·log-ratio scale.
- */
-export type McScale = "probability" | "raw";
-
-const MC_BASELINE = {
-  probability: (mean: tf.Tensor2D, _v: tf.Tensor2D, m: tf.Tensor2D) => {
-    const [b, l] = mean.shape;
-    const prev = l === 0 ? mean : tf.concat([tf.zeros([b, 1]), mean.slice([0, 0], [b, l - 1])], 1);
-    return tf.sigmoid(prev).mul(m);
-  },
-  raw: (_mean: tf.Tensor2D, v: tf.Tensor2D, m: tf.Tensor2D) => {
-    const [b, l] = v.shape;
-    return l === 0 ? v : tf.concat([tf.zeros([b, 1]), v.slice([0, 0], [b, l - 1])], 1).mul(m);
-  },
-} as const satisfies Record<
-  McScale,
-  (mean: tf.Tensor2D, v: tf.Tensor2D, m: tf.Tensor2D) => tf.Tensor
->;
-
-/**
- * MC advantage (B7, paper Eq. 7; not used by DistRL): `A_t = r_o − baseline_{t−1}` with the
- * baseline of {@linkcode McScale} (default `"probability"`: `σ(v̄_{t−1})`). 0 at padding.
- */
-export function mcAdvantages(
-  logratio: tf.Tensor2D,
-  mask: tf.Tensor2D,
-  options: { beta: number; outcomes: tf.Tensor1D; scale?: McScale },
-): tf.Tensor2D {
-  checkMask2d(logratio, mask, "logratio");
-  checkShape(options.outcomes, "outcomes", [logratio.shape[0]], "[B]");
-  const scale = options.scale ?? "probability";
-  checkChoice(MC_BASELINE, scale, "scale");
-  return tf.tidy(() => {
-    const { values, meanValues } = prefixValues(logratio, mask, { beta: options.beta });
-    const base = MC_BASELINE[scale](meanValues, values, mask);
-    return options.outcomes.toFloat().expandDims(1).mul(mask).sub(base) as tf.Tensor2D;
-  });
+export function candidateTd(
+  candLogpRm: tf.Tensor3D,
+  candLogpRef: tf.Tensor3D,
+  options: { beta: number; mask: tf.Tensor3D },
+): tf.Tensor3D {
+  checkShape(candLogpRm, "candLogpRm", [undefined, undefined, undefined], "[B,L,K]");
+  checkShape(candLogpRef, "candLogpRef", candLogpRm.shape, "[B,L,K]");
+  checkShape(options.mask, "mask", candLogpRm.shape, "[B,L,K]");
+  checkFinite(options.beta, "beta");
+  return tf.tidy(() =>
+    candLogpRm.sub(candLogpRef).mul(options.beta).mul(options.mask) as tf.Tensor3D
+  );
 }
 
 /**
@@ -242,14 +220,12 @@ const GAE_NORMS = {
   },
 } as const satisfies Record<GaeNorm, NormFn>;
 
-/** Options of {@linkcode distrlAdvantages}. */
-export interface DistrlAdvantageOptions {
+/** Options of {@linkcode tokenAdvantages} (and of {@linkcode distrlAdvantages}). */
+export interface TokenAdvantageOptions {
   /** Outcomes `r_o` `[B]` (for the GRPO term). Required. */
   outcomes: tf.Tensor1D;
   /** Rollouts per prompt. Required. */
   groupSize: number;
-  /** Candidate TDs `δ[B,L,K]` (β-scaled, slot 0 = sampled token); omit for K = 0. */
-  tdCandidates?: tf.Tensor3D;
   /** GAE input normalisation (e1): default `"batch_mean_sigma_v"` (repo). */
   gaeNorm?: GaeNorm;
   /** Whiten the GAE over the batch (e2): default true. */
@@ -268,33 +244,151 @@ export interface DistrlAdvantageOptions {
   grpoEps?: number;
 }
 
-/** Result of {@linkcode distrlAdvantages}. */
-export interface DistrlAdvantages {
+/** Options of {@linkcode distrlAdvantages}. */
+export interface DistrlAdvantageOptions extends TokenAdvantageOptions {
+  /** Candidate TDs `δ[B,L,K]` (β-scaled, slot 0 = sampled token); omit for K = 0. */
+  tdCandidates?: tf.Tensor3D;
+}
+
+/** Result of {@linkcode tokenAdvantages}. */
+export interface TokenAdvantages {
   /** σ_V (B9). */
   sigmaV: tf.Scalar;
   /** Sampled-token advantage `A[B,L]` (B10), 0 at padding. */
   advantages: tf.Tensor2D;
-  /** `Â^TD[B,L,K] = δ / σ_V` (B9), 0 at padding and (dropLastTd) the last valid position. */
-  candidateAdvantages: tf.Tensor3D;
   /** The GAE before whitening / coefficients `[B,L]`. */
   gae: tf.Tensor2D;
   /** The GRPO term `[B]`. */
   outcomeAdvantages: tf.Tensor1D;
 }
 
+/** Result of {@linkcode distrlAdvantages}. */
+export interface DistrlAdvantages extends TokenAdvantages {
+  /** `Â^TD[B,L,K] = δ / σ_V` (B9), 0 at padding and (dropLastTd) the last valid position. */
+  candidateAdvantages: tf.Tensor3D;
+}
+
+/** `M ⊙ (1 − last)` when the last valid token's TD is dropped (e10), else `M`. */
+function tdKeep(mask: tf.Tensor2D, dropLast: boolean): tf.Tensor2D {
+  return dropLast ? mask.mul(tf.scalar(1).sub(lastTokenMask(mask))) as tf.Tensor2D : mask;
+}
+
 /**
- * DistRL advantages (B9, B10):
+ * Sampled-token advantage (methods.md B9 steps 1–2, B10; paper Eq. 13, 23–29):
  *
  *   `δ ← δ ⊙ M (⊙ (1 − last) if dropLastTd)`; `P = cumsum_t δ`; `σ_V = max(popstd_valid(P), 1e-6)`;
- *   `Â^TD = δ_cand / σ_V` (same zeroing);
  *   `δ̂ = norm(δ)` ({@linkcode GaeNorm}); `g = GAE_{γ,λ}(δ̂)`; `g ← whiten(g)` if `whitenGae`;
  *   `A = (c_out · GRPO(r_o) + c_gae · g) ⊙ M`.
  *
  * Preset values: paper `gaeNorm "group", whitenGae false, gaeCoef 1`; repo
  * `"batch_mean_sigma_v", true, 0.05` (methods.md e1–e4 recommend whitening + 0.05 for both).
  *
+ * @param tdSampled sampled-token TD `δ[B,L]` = {@linkcode tokenTd} of `ℓ` (ref π_old).
+ * @param mask `[B,L]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { tokenAdvantages } from "./advantages.ts";
+ * // methods.md (g)4: A correct (T=3), B wrong (T=2), repo form (last-token TD dropped)
+ * const r = tokenAdvantages(tf.tensor2d([[0.4, -0.2, 9], [-0.1, 9, 0]]), tf.tensor2d([[1, 1, 1], [1, 1, 0]]), {
+ *   outcomes: tf.tensor1d([1, 0]),
+ *   groupSize: 2,
+ * });
+ * assertAlmostEquals((await r.sigmaV.data())[0]!, 0.193907, 1e-5);
+ * const a = await r.advantages.data();
+ * [1.068480, 0.935713, 1.012578, -1.029348, -0.987422, 0]
+ *   .forEach((x, i) => assertAlmostEquals(a[i]!, x, 1e-4));
+ * ```
+ */
+export function tokenAdvantages(
+  tdSampled: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  options: TokenAdvantageOptions,
+): TokenAdvantages {
+  checkMask2d(tdSampled, mask, "tdSampled");
+  const b = tdSampled.shape[0];
+  if (options.outcomes === undefined) {
+    throw new RangeError("Invalid outcomes: required option is missing");
+  }
+  checkShape(options.outcomes, "outcomes", [b], "[B]");
+  checkGroupSize(b, options.groupSize);
+  const gaeNorm = options.gaeNorm ?? "batch_mean_sigma_v";
+  checkChoice(GAE_NORMS, gaeNorm, "gaeNorm");
+  const gaeCoef = options.gaeCoef ?? 0.05, outcomeCoef = options.outcomeCoef ?? 1;
+  checkFinite(gaeCoef, "gaeCoef");
+  checkFinite(outcomeCoef, "outcomeCoef");
+  const whitenGae = options.whitenGae ?? true;
+  return tf.tidy(() => {
+    const td = tdSampled.mul(tdKeep(mask, options.dropLastTd ?? true)) as tf.Tensor2D;
+    const sigma = sigmaV(td, mask);
+    const norm = GAE_NORMS[gaeNorm](td, mask, sigma, options.groupSize) as tf.Tensor2D;
+    let g = gae(norm, mask, { gamma: options.gamma, lam: options.lam });
+    const gaeRaw = g;
+    if (whitenGae) g = whiten(g, mask);
+    const out = grpoAdvantages(options.outcomes, {
+      groupSize: options.groupSize,
+      eps: options.grpoEps,
+    });
+    const advantages = out.mul(outcomeCoef).expandDims(1).add(g.mul(gaeCoef)).mul(
+      mask,
+    ) as tf.Tensor2D;
+    return { sigmaV: sigma, advantages, gae: gaeRaw, outcomeAdvantages: out };
+  });
+}
+
+/**
+ * Candidate advantage (methods.md B9 step 3; paper Eq. 10, 23–25): `Â^TD = δ_cand / σ_V`,
+ * scaled and not centred, zeroed at padding and (dropLastTd, e10) the last valid position.
+ * σ_V is the one of {@linkcode tokenAdvantages} (the sampled-path prefix values of the same
+ * batch). `[B,L,K] -> [B,L,K]`.
+ *
+ * @param tdCandidates `δ[B,L,K]` from {@linkcode candidateTd}.
+ * @param mask `[B,L]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { candidateAdvantages } from "./advantages.ts";
+ * // methods.md (g)4: slot 0 of row A, σ_V = 0.193907 ⇒ Â^TD = [2.062842, −1.031421, 0]
+ * const cand = tf.tensor3d([[[0.4], [-0.2], [9]]]);
+ * const a = await candidateAdvantages(cand, tf.tensor2d([[1, 1, 1]]), { sigmaV: tf.scalar(0.193907) }).data();
+ * [2.062842, -1.031421, 0].forEach((x, i) => assertAlmostEquals(a[i]!, x, 1e-4));
+ * ```
+ */
+export function candidateAdvantages(
+  tdCandidates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  options: { sigmaV: tf.Scalar; dropLastTd?: boolean },
+): tf.Tensor3D {
+  checkShape(mask, "mask", [undefined, undefined], "[B,L]");
+  checkShape(tdCandidates, "tdCandidates", [mask.shape[0], mask.shape[1], undefined], "[B,L,K]");
+  return tf.tidy(() => {
+    const keep = tdKeep(mask, options.dropLastTd ?? true);
+    return tdCandidates.mul(keep.expandDims(2)).div(options.sigmaV) as tf.Tensor3D;
+  });
+}
+
+/**
+ * DistRL advantages in one call (B9, B10; the conformance op `distrl_advantages`):
+ * {@linkcode tokenAdvantages} and, with the same σ_V, {@linkcode candidateAdvantages}
+ * (`[B,L,0]` when `tdCandidates` is omitted). The RL step calls the two as separate phases.
+ *
  * @param tdSampled sampled-token TD `δ[B,L]` = `β(log π_φ − log π_old)` at the realised tokens.
  * @param mask `[B,L]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { distrlAdvantages } from "./advantages.ts";
+ * const r = distrlAdvantages(tf.tensor2d([[0.4, -0.2, 0], [-0.1, 0, 0]]), tf.tensor2d([[1, 1, 1], [1, 1, 0]]), {
+ *   outcomes: tf.tensor1d([1, 0]),
+ *   groupSize: 2,
+ *   tdCandidates: tf.tensor3d([[[0.4], [-0.2], [0]], [[-0.1], [0], [0]]]),
+ * });
+ * const c = await r.candidateAdvantages.data(); // methods.md (g)4, slot 0
+ * [2.062842, -1.031421, 0].forEach((x, i) => assertAlmostEquals(c[i]!, x, 1e-4));
+ * ```
  */
 export function distrlAdvantages(
   tdSampled: tf.Tensor2D,
@@ -311,30 +405,13 @@ export function distrlAdvantages(
   if (options.tdCandidates) {
     checkShape(options.tdCandidates, "tdCandidates", [b, l, undefined], "[B,L,K]");
   }
-  const gaeNorm = options.gaeNorm ?? "batch_mean_sigma_v";
-  checkChoice(GAE_NORMS, gaeNorm, "gaeNorm");
-  const gaeCoef = options.gaeCoef ?? 0.05, outcomeCoef = options.outcomeCoef ?? 1;
-  checkFinite(gaeCoef, "gaeCoef");
-  checkFinite(outcomeCoef, "outcomeCoef");
-  const whitenGae = options.whitenGae ?? true;
-  const dropLast = options.dropLastTd ?? true;
   return tf.tidy(() => {
-    const keep = dropLast ? mask.mul(tf.scalar(1).sub(lastTokenMask(mask))) : mask;
-    const td = tdSampled.mul(keep) as tf.Tensor2D;
-    const sigma = sigmaV(td, mask);
-    const cand = options.tdCandidates ?? tf.zeros([b, l, 0]);
-    const candidateAdvantages = cand.mul(keep.expandDims(2)).div(sigma) as tf.Tensor3D;
-    const norm = GAE_NORMS[gaeNorm](td, mask, sigma, options.groupSize) as tf.Tensor2D;
-    let g = gae(norm, mask, { gamma: options.gamma, lam: options.lam });
-    const gaeRaw = g;
-    if (whitenGae) g = whiten(g, mask);
-    const out = grpoAdvantages(options.outcomes, {
-      groupSize: options.groupSize,
-      eps: options.grpoEps,
+    const tok = tokenAdvantages(tdSampled, mask, options);
+    const cand = options.tdCandidates ?? tf.zeros([b, l, 0]) as tf.Tensor3D;
+    const candidate = candidateAdvantages(cand, mask, {
+      sigmaV: tok.sigmaV,
+      dropLastTd: options.dropLastTd,
     });
-    const advantages = out.mul(outcomeCoef).expandDims(1).add(g.mul(gaeCoef)).mul(
-      mask,
-    ) as tf.Tensor2D;
-    return { sigmaV: sigma, advantages, candidateAdvantages, gae: gaeRaw, outcomeAdvantages: out };
+    return { ...tok, candidateAdvantages: candidate };
   });
 }

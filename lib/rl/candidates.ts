@@ -6,13 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  checkChoice,
-  checkFinite,
-  checkShape,
-  lastTokenMask,
-  safeDiv,
-} from "../rm/prefix_values.ts";
+import { checkChoice, checkFinite, checkShape, lastTokenMask, safeDiv } from "../checks.ts";
 
 /** Paper P_min (App. C, D). */
 export const P_MIN = 0.1;

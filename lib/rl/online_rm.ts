@@ -10,6 +10,9 @@
  *   ADB/DLW are off, e23 otherwise).
  * - `dpo`: `softplus(−(R_w − R_l))` over the repo's in-group pairs (B3).
  *
+ * The per-sample DLW weights and ADB margins are constants built before the update from the
+ * verifier outcomes alone (`adbDlw`, its own phase of the RL step, B15 step 4).
+ *
  * Pairwise RM accuracy (B14, `rmPairAccuracy`) is read from the sequence-sum scores of the
  * same forward that builds each mini-batch's loss, before its optimiser step (`acc_before`).
  * @module
@@ -19,10 +22,10 @@ import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
 import { dpoLoss, dpoPairsFromGroups, implicitPrmLoss, ipvrmLoss } from "../rm/losses.ts";
 import { rmPairAccuracy } from "../rm/pair_accuracy.ts";
-import { checkGroupSize, checkShape } from "../rm/prefix_values.ts";
-import { adbDlw, type DlwMode } from "./adb_dlw.ts";
+import { checkGroupSize, checkShape } from "../checks.ts";
+import { logRatio } from "../rm/prefix_values.ts";
 import type { RmKind } from "./config.ts";
-import { tidyRecord } from "./_tidy.ts";
+import { overMiniBatches, rowSlice } from "./_minibatch.ts";
 
 /** Options of {@linkcode onlineRmUpdate}. */
 export interface OnlineRmOptions {
@@ -40,14 +43,10 @@ export interface OnlineRmOptions {
   miniBatchRows: number;
   /** β of the RM. */
   beta: number;
-  /** Base margin m (IPVRM 5, Implicit PRM 0). */
-  margin: number;
-  /** ADB margins (B14). */
-  adb: boolean;
-  /** DLW variant (B14, e11). */
-  dlw: DlwMode;
-  /** Uniform groups weight 0 (e12). */
-  skipUniform: boolean;
+  /** DLW weight per row `[B]` (B14; `adbDlw(labels).weights`, 0 = not trained on). */
+  sampleWeights: readonly number[];
+  /** ADB margin per row `[B]` (B14; `adbDlw(labels).margins`, the base margin without ADB). */
+  sampleMargins: readonly number[];
 }
 
 /** What {@linkcode onlineRmUpdate} reports (host numbers). */
@@ -60,24 +59,6 @@ export interface OnlineRmResult {
   accBefore: number;
   /** Optimiser steps taken (mini-batches with no weight or no pair are skipped). */
   updates: number;
-}
-
-/**
- * Per-row constants of the update: DLW weights and ADB margins (`[B]`, float64 host
- * arrays) from the verifier outcomes only (B14).
- */
-export function rmSampleConstants(
-  labels: readonly number[],
-  options: Pick<OnlineRmOptions, "groupSize" | "margin" | "adb" | "dlw" | "skipUniform">,
-): { weights: number[]; margins: number[] } {
-  const { weights, margins } = adbDlw(labels, {
-    groupSize: options.groupSize,
-    margin: options.margin,
-    dlw: options.dlw,
-    adb: options.adb,
-    skipUniform: options.skipUniform,
-  });
-  return { weights, margins };
 }
 
 /** Constants of one RM mini-batch (all outside the gradient closure). */
@@ -103,7 +84,7 @@ export function rmLossFn(
   options: { kind: RmKind; beta: number },
 ): { loss: tf.Scalar; scores: tf.Tensor1D } {
   return tf.tidy(() => {
-    const lr = tokenLogprobs(rm, mb.tokens).sub(mb.logpRef).mul(mb.mask) as tf.Tensor2D;
+    const lr = logRatio(tokenLogprobs(rm, mb.tokens), mb.logpRef, { mask: mb.mask });
     const scores = lr.sum(1) as tf.Tensor1D;
     const loss = RM_LOSSES[options.kind](lr, mb, options.beta);
     return { loss, scores };
@@ -158,51 +139,65 @@ export async function onlineRmUpdate(
       `Invalid miniBatchRows: mini-batches must hold whole groups: got ${mbRows}, G=${options.groupSize}`,
     );
   }
-  const { weights, margins } = rmSampleConstants(options.labels, options);
-  const scores: number[] = [];
-  let lossSum = 0, normSum = 0, updates = 0;
-  for (let s = 0; s < b; s += mbRows) {
-    const n = Math.min(mbRows, b - s);
-    const ys = options.labels.slice(s, s + n);
-    const ws = weights.slice(s, s + n);
-    const pairs = options.kind === "dpo"
-      ? dpoPairsFromGroups(ys, { groupSize: options.groupSize })
-      : [];
-    const mb: RmMiniBatch = tidyRecord(() => ({
-      tokens: tokens.slice([s, 0], [n, -1]) as tf.Tensor2D,
-      mask: mask.slice([s, 0], [n, -1]) as tf.Tensor2D,
-      logpRef: options.logpRef.slice([s, 0], [n, -1]) as tf.Tensor2D,
-      labels: tf.tensor1d(ys, "float32"),
-      weights: tf.tensor1d(ws, "float32"),
-      margins: tf.tensor1d(margins.slice(s, s + n), "float32"),
-      pairs,
-    }));
-    let kept: tf.Tensor1D | null = null;
-    try {
-      const skip = options.kind === "dpo" ? pairs.length === 0 : ws.every((w) => w === 0);
-      if (skip) {
-        kept = tf.tidy(() => tokenLogprobs(rm, mb.tokens).sub(mb.logpRef).mul(mb.mask).sum(1));
-      } else {
-        const r = await applyLossStep(rm, () => {
-          const { loss, scores: sc } = rmLossFn(rm, mb, options);
-          kept = tf.keep(sc); // same forward, before this mini-batch's step
-          return loss;
-        }, { optimizer: options.optimizer });
-        lossSum += r.loss;
-        normSum += r.gradNorm;
-        updates++;
-      }
-      scores.push(...await (kept as tf.Tensor1D | null)!.data());
-    } finally {
-      if (kept) (kept as tf.Tensor).dispose();
-      tf.dispose([mb.tokens, mb.mask, mb.logpRef, mb.labels, mb.weights, mb.margins]);
+  for (
+    const [name, xs] of [["sampleWeights", options.sampleWeights], [
+      "sampleMargins",
+      options.sampleMargins,
+    ]] as const
+  ) {
+    if (xs.length !== b) {
+      throw new RangeError(`Invalid ${name}: expected length B=${b}, got ${xs.length}`);
     }
   }
+  const scores: number[] = [];
+  const { sums, steps } = await overMiniBatches(b, {
+    miniBatchRows: mbRows,
+    slice: (s, n): RmMiniBatch => {
+      const ys = options.labels.slice(s, s + n);
+      return {
+        tokens: rowSlice(tokens, s, n),
+        mask: rowSlice(mask, s, n),
+        logpRef: rowSlice(options.logpRef, s, n),
+        labels: tf.tensor1d(ys, "float32"),
+        weights: tf.tensor1d(options.sampleWeights.slice(s, s + n), "float32"),
+        margins: tf.tensor1d(options.sampleMargins.slice(s, s + n), "float32"),
+        pairs: options.kind === "dpo"
+          ? dpoPairsFromGroups(ys, { groupSize: options.groupSize })
+          : [],
+      };
+    },
+    step: async (mb, s, n) => {
+      // no weight (only uniform groups) or, for DPO, no pair: nothing to learn, no step
+      const skip = options.kind === "dpo"
+        ? mb.pairs.length === 0
+        : options.sampleWeights.slice(s, s + n).every((w) => w === 0);
+      let kept: tf.Tensor1D | null = null;
+      try {
+        let figures: { loss: number; gradNorm: number } | null = null;
+        if (skip) {
+          kept = tf.tidy(() =>
+            logRatio(tokenLogprobs(rm, mb.tokens), mb.logpRef, { mask: mb.mask }).sum(1)
+          );
+        } else {
+          const r = await applyLossStep(rm, () => {
+            const { loss, scores: sc } = rmLossFn(rm, mb, options);
+            kept = tf.keep(sc); // same forward, before this mini-batch's step
+            return loss;
+          }, { optimizer: options.optimizer });
+          figures = { loss: r.loss, gradNorm: r.gradNorm };
+        }
+        scores.push(...await (kept as tf.Tensor1D | null)!.data());
+        return figures;
+      } finally {
+        if (kept) (kept as tf.Tensor).dispose();
+      }
+    },
+  });
   return {
-    loss: updates > 0 ? lossSum / updates : NaN,
-    gradNorm: updates > 0 ? normSum / updates : NaN,
+    loss: steps > 0 ? sums.loss / steps : NaN,
+    gradNorm: steps > 0 ? sums.gradNorm / steps : NaN,
     accBefore: rmPairAccuracy(scores, options.labels, { groupSize: options.groupSize }),
-    updates,
+    updates: steps,
   };
 }
 

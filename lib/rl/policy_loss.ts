@@ -8,13 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  checkChoice,
-  checkFinite,
-  checkShape,
-  MIN_TOKEN_COUNT,
-  safeDiv,
-} from "../rm/prefix_values.ts";
+import { checkChoice, checkFinite, checkShape, MIN_TOKEN_COUNT, safeDiv } from "../checks.ts";
 
 /** Token-branch clip (DAPO, paper App. C). */
 export const EPS_LOW = 0.2;

@@ -13,7 +13,7 @@ import {
   checkShape,
   lastTokenMask,
   MIN_TOKEN_COUNT,
-} from "../rm/prefix_values.ts";
+} from "../checks.ts";
 import { whiten } from "./advantages.ts";
 
 /** Added to the batch-norm divisor `max |Σ_{i≥t} r_i| + 1e-6` ([PRIME] `prime_dp_rm.py`). */

@@ -1,9 +1,15 @@
 /**
- * THE RL step (methods.md B15; paper Sec. 3.2–3.3, Eq. 10–15; App. B), one linear function
- * whose phases are calls into the pure maths of lib/rl and lib/rm:
+ * THE RL step (methods.md B15; paper Sec. 3.2–3.3, Eq. 10–15; App. B): one function per
+ * phase, called in B15's order, each a call into the pure maths of lib/rl and lib/rm:
  *
- *   rollout → verify → filter → recompute π_old → RM update → rescore → candidates →
- *   advantages → policy update → metrics
+ *   1 rollout → 2 verify → 3 filter → 4 ADB/DLW → 5 recompute π_old → 5/8 candidate set →
+ *   6 RM update → 7 rescore → 9 token advantage (Eq. 13) → 9 candidate advantage (Eq. 10) →
+ *   10 policy update (Eq. 14) → log
+ *
+ * (The numbers are B15's. The candidate set of B8 is built at step 5, from the same π_old
+ * distribution that step 5 reads, because rescoring at step 7 reads the RM at its ids; its
+ * mask is B15 step 8. B15 step 11, pushing weights to a sampler, has no counterpart: the
+ * policy samples itself.)
  *
  * Everything the policy loss treats as a constant (π_old and reference log-probs, candidate
  * ids / mask / `p_old`, advantages, σ_V, DLW weights, ADB margins) is computed by a forward
@@ -17,16 +23,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { candidateLogprobs, nextTokenLogprobs, type TinyLM, tokenLogprobs } from "../model/lm.ts";
-import { applyLossStep, type Optimizer } from "../model/train.ts";
+import type { Optimizer } from "../model/train.ts";
 import type { Rng } from "../prng.ts";
-import { sequenceScore } from "../rm/prefix_values.ts";
+import { logRatio } from "../rm/prefix_values.ts";
 import type { Problem } from "../testbed/task.ts";
-import { distrlAdvantages, grpoAdvantages } from "./advantages.ts";
+import { adbDlw } from "./adb_dlw.ts";
+import {
+  candidateAdvantages,
+  candidateTd,
+  grpoAdvantages,
+  tokenAdvantages,
+  tokenTd,
+} from "./advantages.ts";
 import { candidateSet, gatherCandidates } from "./candidates.ts";
 import type { Method, RLConfig } from "./config.ts";
-import { type OnlineRmResult, onlineRmUpdate, pairAccuracyOf } from "./online_rm.ts";
-import { aggregateEntropy, type PolicyLoss, policyLoss, tokenEntropy } from "./policy_loss.ts";
+import { type OnlineRmResult, onlineRmUpdate } from "./online_rm.ts";
+import { type PolicyUpdate, updatePolicy } from "./policy_update.ts";
 import { primeAdvantages } from "./prime.ts";
+import { rolloutMetrics, type StepMetrics, updateMetrics } from "./step_metrics.ts";
 import { tidyRecord } from "./_tidy.ts";
 import {
   buildBatch,
@@ -35,7 +49,9 @@ import {
   rollout,
   type RolloutTask,
   selectGroups,
+  verifyRollouts,
 } from "./_rollout.ts";
+import { tensorsOf } from "./_minibatch.ts";
 
 /** The networks and optimiser states an RL run trains. */
 export interface RLModels {
@@ -51,16 +67,27 @@ export interface RLModels {
   sft: TinyLM | null;
 }
 
-/** Phases of the step, in order (for tests and tracing). */
-export type Phase =
-  | "rollout"
-  | "filter"
-  | "recompute_old"
-  | "rm_update"
-  | "rescore"
-  | "advantages"
-  | "policy_update"
-  | "metrics";
+/**
+ * The phases of the step, in B15's order (`rm_update` runs after `policy_update` instead
+ * when `rmUpdate: "after"`, and not at all when `"none"`).
+ */
+export const PHASES = [
+  "rollout", // 1
+  "verify", // 2
+  "filter", // 3
+  "adb_dlw", // 4
+  "recompute_old", // 5
+  "candidate_set", // 5 (ids, log π_old[K]) and 8 (mask), B8
+  "rm_update", // 6
+  "rescore", // 7
+  "token_advantage", // 9, Eq. 13
+  "candidate_advantage", // 9, Eq. 10
+  "policy_update", // 10, Eq. 14
+  "log",
+] as const;
+
+/** One phase of the step (for tests and tracing). */
+export type Phase = typeof PHASES[number];
 
 /** Options of {@linkcode rlStep} / {@linkcode updateOnBatch}. */
 export interface StepOptions {
@@ -77,9 +104,6 @@ export interface StepOptions {
   onPhase?: (phase: Phase, tensors: Record<string, tf.Tensor>) => void;
 }
 
-/** Per-step metrics (docs/metrics.md defines each key once). */
-export type StepMetrics = Record<string, number>;
-
 // ---------------------------------------------------------------------------------------
 // The step
 
@@ -93,9 +117,10 @@ export async function rlStep(
   options: StepOptions,
 ): Promise<StepMetrics> {
   const c = options.config, bud = c.budget;
+  const trace = options.onPhase ?? (() => {});
   const t0 = performance.now();
-  // 1–2. rollout (G per prompt, temperature 1) and verify
-  const roll = await rollout(models.policy, problems, {
+  // 1. rollout: G responses per prompt from π_old at the rollout temperature
+  const samples = await rollout(models.policy, problems, {
     task: options.task,
     groupSize: bud.groupSize,
     rng: options.rng,
@@ -103,30 +128,22 @@ export async function rlStep(
     maxResponseTokens: bud.maxResponseTokens,
     samplingBatch: bud.samplingBatch,
   });
-  options.onPhase?.("rollout", {});
+  trace("rollout", {});
+  // 2. verify: outcomes r_o
+  const roll = verifyRollouts(samples, options.task);
+  trace("verify", {});
   const t1 = performance.now();
-  // 3. mixed-group filter with oversampling (uniform groups fill when short)
+  // 3. filter: mixed groups first, uniform groups fill when short (oversampling)
   const groups = selectGroups(roll.labels, roll.truncated, {
     groupSize: bud.groupSize,
     keep: bud.promptsPerStep,
   });
   const batch = buildBatch(roll, groups);
-  options.onPhase?.("filter", { tokens: batch.tokens, mask: batch.mask });
+  trace("filter", { tokens: batch.tokens, mask: batch.mask });
   try {
     const m = await updateOnBatch(models, batch, options);
-    const n = roll.labels.length, g = bud.groupSize;
-    let mixed = 0;
-    for (let k = 0; k < n / g; k++) {
-      const mu = roll.labels.slice(k * g, (k + 1) * g).reduce((a, x) => a + x, 0) / g;
-      if (mu > 0 && mu < 1) mixed++;
-    }
     return {
-      "verifier/accuracy": roll.labels.reduce((a, x) => a + x, 0) / n,
-      "verifier/accuracy_kept": batch.labels.reduce((a, x) => a + x, 0) / batch.labels.length,
-      "filter/mixed_frac": mixed / (n / g),
-      "filter/kept_uniform": groups.length - Math.min(mixed, groups.length),
-      "rollout/length": roll.responses.reduce((a, r) => a + r.length, 0) / n,
-      "rollout/truncated_frac": roll.truncated.filter((x) => x).length / n,
+      ...rolloutMetrics(roll, batch, groups),
       ...m,
       "time/rollout_ms": t1 - t0,
       "time/step_ms": performance.now() - t0,
@@ -137,8 +154,8 @@ export async function rlStep(
 }
 
 /**
- * Phases 4–10 of the step on a fixed batch (the benchmark runs methods on the same one):
- * recompute π_old → RM update → rescore → candidates → advantages → policy update → metrics.
+ * Phases 4–10 of the step and the log, on a fixed batch (the benchmark runs methods on the
+ * same one).
  */
 export async function updateOnBatch(
   models: RLModels,
@@ -149,37 +166,48 @@ export async function updateOnBatch(
   const trace = options.onPhase ?? (() => {});
   const t0 = performance.now();
   const owned = new Set<tf.Tensor>();
+  const rmUpdate = c.switches.rmUpdate;
   try {
-    // 4. π_old with the training network and the rollout temperature (+ candidate set)
+    // 4. ADB margins and DLW weights (B14), from the verifier outcomes only
+    const constants = adbDlwConstants(batch, c);
+    trace("adb_dlw", {});
+    // 5. π_old with the training network at the rollout temperature
     const old = own(owned, await recomputeOld(models.policy, batch, c));
-    trace("recompute_old", flat(old));
-    // reference of ℓ in the RM update and the TD, switched together (App. B)
-    const ref = own(owned, referenceLogprobs(models.sft, batch, old, c));
-    // 5. online RM update with ADB margins + DLW weights, before rescoring (B15 step 6)
-    const rmPre = c.switches.rmUpdate === "before" ? await updateRm(models, batch, ref, c) : null;
+    trace("recompute_old", flat({ logp: old.logp }));
+    // 5/8. candidate set (B8) from the same π_old distribution
+    const cand = own(owned, candidates(old, batch, c));
+    trace("candidate_set", flat(cand));
+    // the reference of ℓ in the RM update and the TD, switched together (App. B, e13)
+    const ref = own(owned, referenceLogprobs(models.sft, batch, { old, cand }, c));
+    // 6. online RM update before rescoring (B14)
+    const rmPre = rmUpdate === "before" ? await updateRm(models, batch, ref, constants, c) : null;
     if (rmPre) trace("rm_update", {});
-    // 6. rescore with the updated RM: a separate forward without gradient (B15 step 7)
-    const scores = own(owned, rescore(models.rm, batch, old, ref, c));
+    // 7. rescore with the updated RM: a separate forward without gradient
+    const scores = own(owned, rescore(models.rm, batch, { cand, ref }, c));
     trace("rescore", flat(scores));
-    // 7–8. candidate mask (from 4) and advantages
-    const adv = own(owned, computeAdvantages(c, batch, scores, old));
-    trace("advantages", flat(adv));
-    // 9. policy update: mini-batches of whole groups, one epoch, grad clip
-    const pol = await updatePolicy(models.policy, models.policyOpt, batch, { old, adv, config: c });
+    // 9. sampled-token advantage (Eq. 13)
+    const tok = own(owned, tokenAdvantage(batch, scores, c));
+    trace("token_advantage", flat(tok));
+    // 9. candidate advantage (Eq. 10)
+    const candAdv = own(owned, candidateAdvantage(batch, { scores, sigmaV: tok.sigmaV }, c));
+    trace("candidate_advantage", candAdv ? { candAdvantages: candAdv } : {});
+    // 10. policy update: mini-batches of whole groups, one epoch, grad clip (Eq. 14)
+    const pol = await policyUpdate(models, batch, { old, cand, tok, candAdv }, c);
     trace("policy_update", {});
-    const rmPost = c.switches.rmUpdate === "after" ? await updateRm(models, batch, ref, c) : null;
+    const rmPost = rmUpdate === "after" ? await updateRm(models, batch, ref, constants, c) : null;
     if (rmPost) trace("rm_update", {});
-    // 10. metrics
-    const m = await stepMetrics(models, batch, {
-      old,
-      ref,
-      scores,
-      adv,
+    // log
+    const m = await updateMetrics(models.rm, batch, {
       pol,
       rm: rmPre ?? rmPost,
-      config: c,
+      advantages: tok.advantages,
+      sigmaV: tok.sigmaV,
+      cand: cand ? { size: cand.size, mass: cand.mass } : null,
+      logratio: scores?.logratio ?? null,
+      refLogp: ref.logp,
+      rmUpdate,
     });
-    trace("metrics", {});
+    trace("log", {});
     return { ...m, "time/update_ms": performance.now() - t0 };
   } finally {
     tf.dispose([...owned]);
@@ -189,50 +217,93 @@ export async function updateOnBatch(
 // ---------------------------------------------------------------------------------------
 // Phases (each returns constants of the phases after it)
 
+/** DLW weights and ADB margins per row (B14), host float64. */
+export interface SampleConstants {
+  weights: number[];
+  margins: number[];
+}
+
+/**
+ * Phase 4 (B14, paper Eq. 15): per-row DLW weights and ADB margins from the outcomes alone,
+ * or null when the step updates no RM.
+ */
+export function adbDlwConstants(batch: RLBatch, config: RLConfig): SampleConstants | null {
+  if (config.switches.rmUpdate === "none" || !config.rm) return null;
+  const s = config.switches;
+  return adbDlw(batch.labels, {
+    groupSize: batch.groupSize,
+    margin: config.rmHyper.margin,
+    dlw: s.dlw,
+    adb: s.adb,
+    skipUniform: s.rmSkipUniform,
+  });
+}
+
 /** π_old constants (B15 step 5). */
 export interface OldPolicy {
   /** `log π_old(y_t|s_t)` `[B,T]`. */
   logp: tf.Tensor2D;
-  /** Candidate set (B8), only when the distribution branch is on. */
-  cand:
-    | { ids: tf.Tensor3D; mask: tf.Tensor3D; logp: tf.Tensor3D; size: tf.Scalar; mass: tf.Scalar }
-    | null;
+  /** The full next-token log-distribution `[B,T,V]` when the distribution branch is on. */
+  dist: tf.Tensor3D | null;
 }
 
 /**
- * Recomputes π_old with the training network at the rollout temperature (methods.md (f)).
- * DistRL reads the full next-token distribution once and builds the candidate set from it
- * (B8); other methods need only the sampled tokens.
+ * Phase 5: recomputes π_old with the training network at the rollout temperature
+ * (methods.md (f)). DistRL reads the full next-token distribution once (the candidate set
+ * is built from it); other methods need only the sampled tokens.
  */
 export async function recomputeOld(
   policy: TinyLM,
   batch: RLBatch,
   config: RLConfig,
 ): Promise<OldPolicy> {
-  const s = config.switches, temperature = config.budget.rolloutTemperature;
-  if (s.alpha === 0) {
+  const temperature = config.budget.rolloutTemperature;
+  if (config.switches.alpha === 0) {
     return {
       logp: tf.tidy(() => tokenLogprobs(policy, batch.tokens, { temperature })),
-      cand: null,
+      dist: null,
     };
   }
   const full = await nextTokenLogprobs(policy, batch.tokens, { temperature, align: "token" });
   return tidyRecord(() => {
-    const lp = tf.tensor3d(full.data, full.shape);
-    const c = candidateSet(lp, {
-      sampled: batch.tokens,
-      mask: batch.mask,
-      mode: s.candidateSet,
-      pMin: s.pMin,
-      topK: s.topK ?? full.shape[2],
-      dropLast: s.dropLastTd,
-    });
-    const logp = gatherCandidates(lp, batch.tokens.expandDims(2) as tf.Tensor3D).squeeze([2]);
-    return {
-      logp: logp as tf.Tensor2D,
-      cand: { ids: c.ids, mask: c.mask, logp: c.logp, size: c.meanSize, mass: c.meanMass },
-    };
+    const dist = tf.tensor3d(full.data, full.shape);
+    const logp = gatherCandidates(dist, batch.tokens.expandDims(2) as tf.Tensor3D).squeeze([2]);
+    return { logp: logp as tf.Tensor2D, dist };
   });
+}
+
+/** The candidate set of the step (B8): `[B,T,K]` ids, mask, `log π_old`, and its mean size / mass. */
+export interface Candidates {
+  ids: tf.Tensor3D;
+  mask: tf.Tensor3D;
+  logp: tf.Tensor3D;
+  size: tf.Scalar;
+  mass: tf.Scalar;
+}
+
+/**
+ * Phase 5/8 (B8): the candidate set from π_old's full distribution (null when the
+ * distribution branch is off). The distribution is freed here: nothing later reads it.
+ */
+export function candidates(old: OldPolicy, batch: RLBatch, config: RLConfig): Candidates | null {
+  if (!old.dist) return null;
+  const s = config.switches, dist = old.dist;
+  try {
+    return tidyRecord(() => {
+      const c = candidateSet(dist, {
+        sampled: batch.tokens,
+        mask: batch.mask,
+        mode: s.candidateSet,
+        pMin: s.pMin,
+        topK: s.topK ?? dist.shape[2],
+        dropLast: s.dropLastTd,
+      });
+      return { ids: c.ids, mask: c.mask, logp: c.logp, size: c.meanSize, mass: c.meanMass };
+    });
+  } finally {
+    dist.dispose();
+    old.dist = null;
+  }
 }
 
 /** Reference log-probs of the realised tokens `[B,T]` and the candidates `[B,T,K]`. */
@@ -248,27 +319,29 @@ export interface RefLogprobs {
 export function referenceLogprobs(
   sft: TinyLM | null,
   batch: RLBatch,
-  old: OldPolicy,
+  x: { old: OldPolicy; cand: Candidates | null },
   config: RLConfig,
 ): RefLogprobs {
-  if (config.switches.ref === "old") return { logp: old.logp, candLogp: old.cand?.logp ?? null };
+  if (config.switches.ref === "old") return { logp: x.old.logp, candLogp: x.cand?.logp ?? null };
   if (!sft) {
     throw new RangeError('Invalid models.sft: ref "sft" needs the frozen SFT copy, got null');
   }
   return tidyRecord(() => {
-    if (!old.cand) return { logp: tokenLogprobs(sft, batch.tokens), candLogp: null };
-    const r = candidateLogprobs(sft, batch.tokens, { candidates: old.cand.ids });
+    if (!x.cand) return { logp: tokenLogprobs(sft, batch.tokens), candLogp: null };
+    const r = candidateLogprobs(sft, batch.tokens, { candidates: x.cand.ids });
     return { logp: r.logp, candLogp: r.candidateLogp };
   });
 }
 
+/** Phase 6 (B14): the online RM update on the batch, reference as switched. */
 async function updateRm(
   models: RLModels,
   batch: RLBatch,
   ref: RefLogprobs,
+  constants: SampleConstants | null,
   c: RLConfig,
 ): Promise<OnlineRmResult> {
-  if (!models.rm || !models.rmOpt || !c.rm) {
+  if (!models.rm || !models.rmOpt || !c.rm || !constants) {
     throw new RangeError(
       `Invalid models.rm: rmUpdate "${c.switches.rmUpdate}" needs an RM and its optimiser`,
     );
@@ -281,60 +354,49 @@ async function updateRm(
     logpRef: ref.logp,
     miniBatchRows: c.budget.rmMiniBatchPrompts * batch.groupSize,
     beta: c.rmHyper.beta,
-    margin: c.rmHyper.margin,
-    adb: c.switches.adb,
-    dlw: c.switches.dlw,
-    skipUniform: c.switches.rmSkipUniform,
+    sampleWeights: constants.weights,
+    sampleMargins: constants.margins,
   });
 }
 
-/** RM scores of the batch: `ℓ [B,T]` (masked) and the candidate TD `δ [B,T,K]` (β-scaled). */
+/** RM scores of the batch: `ℓ [B,T]` (masked, B1) and the candidate TD `δ [B,T,K]` (Eq. 10). */
 export interface Scores {
   logratio: tf.Tensor2D;
   tdCand: tf.Tensor3D | null;
 }
 
 /**
- * Rescoring (B9, B15 step 7): a no-grad forward of the RM (after its update when
- * `rmUpdate: "before"`): `ℓ = (log π_φ − log π_ref) ⊙ M`, and at the candidates
- * `δ = β (log π_φ(c) − log π_ref(c))`. Null when there is no RM (`grpo`).
+ * Phase 7 (B9, B15 step 7): a no-grad forward of the RM (after its update when
+ * `rmUpdate: "before"`): `ℓ = logRatio(log π_φ, log π_ref)` and at the candidates
+ * `δ = candidateTd(log π_φ(c), log π_ref(c))`. Null when there is no RM (`grpo`).
  */
 export function rescore(
   rm: TinyLM | null,
   batch: RLBatch,
-  old: OldPolicy,
-  ref: RefLogprobs,
+  x: { cand: Candidates | null; ref: RefLogprobs },
   config: RLConfig,
 ): Scores | null {
   if (!rm) return null;
-  const beta = config.rmHyper.beta;
+  const beta = config.rmHyper.beta, { cand, ref } = x;
   return tidyRecord(() => {
-    if (!old.cand || !ref.candLogp) {
+    if (!cand || !ref.candLogp) {
       const logp = tokenLogprobs(rm, batch.tokens);
-      return { logratio: logp.sub(ref.logp).mul(batch.mask) as tf.Tensor2D, tdCand: null };
+      return { logratio: logRatio(logp, ref.logp, { mask: batch.mask }), tdCand: null };
     }
-    const r = candidateLogprobs(rm, batch.tokens, { candidates: old.cand.ids });
+    const r = candidateLogprobs(rm, batch.tokens, { candidates: cand.ids });
     return {
-      logratio: r.logp.sub(ref.logp).mul(batch.mask) as tf.Tensor2D,
-      tdCand: r.candidateLogp.sub(ref.candLogp).mul(beta).mul(old.cand.mask) as tf.Tensor3D,
+      logratio: logRatio(r.logp, ref.logp, { mask: batch.mask }),
+      tdCand: candidateTd(r.candidateLogp, ref.candLogp, { beta, mask: cand.mask }),
     };
   });
 }
 
-/** Advantages (constants of the policy loss). */
-export interface Advantages {
-  /** Sampled-token advantage `A [B,T]`. */
+/** The sampled-token advantage and σ_V (constants of the policy loss). */
+export interface TokenAdvantage {
+  /** `A [B,T]`. */
   advantages: tf.Tensor2D;
-  /** `Â^TD [B,T,K]` (DistRL) or null. */
-  candAdvantages: tf.Tensor3D | null;
   /** σ_V (B9) or null (`grpo`, `prime`). */
   sigmaV: tf.Scalar | null;
-}
-
-interface AdvInput {
-  c: RLConfig;
-  batch: RLBatch;
-  scores: Scores | null;
 }
 
 function needScores(scores: Scores | null, method: Method): Scores {
@@ -342,309 +404,99 @@ function needScores(scores: Scores | null, method: Method): Scores {
   return scores;
 }
 
-function tdAdvantages({ c, batch, scores }: AdvInput, withCandidates: boolean): Advantages {
+type TokenAdvantageFn = (batch: RLBatch, scores: Scores | null, c: RLConfig) => TokenAdvantage;
+
+/** Eq. 13 with the RM's TD: `c_out · GRPO + c_gae · whiten(GAE(norm(β ℓ)))`. */
+const tdTokenAdvantage: TokenAdvantageFn = (batch, scores, c) => {
   const s = needScores(scores, c.method), sw = c.switches;
-  const r = distrlAdvantages(s.logratio.mul(c.rmHyper.beta) as tf.Tensor2D, batch.mask, {
+  const r = tokenAdvantages(tokenTd(s.logratio, { beta: c.rmHyper.beta }), batch.mask, {
     outcomes: batch.outcomes,
     groupSize: batch.groupSize,
-    tdCandidates: withCandidates ? s.tdCand ?? undefined : undefined,
     gaeNorm: sw.gaeNorm,
     whitenGae: sw.whitenGae,
     gaeCoef: sw.gaeCoef,
     outcomeCoef: sw.outcomeCoef,
     dropLastTd: sw.dropLastTd,
   });
-  tf.dispose([r.gae, r.outcomeAdvantages]);
-  if (!withCandidates) r.candidateAdvantages.dispose();
-  return {
-    advantages: r.advantages,
-    candAdvantages: withCandidates ? r.candidateAdvantages : null,
-    sigmaV: r.sigmaV,
-  };
-}
+  return { advantages: r.advantages, sigmaV: r.sigmaV };
+};
 
-/** Advantage estimator per method (B10, B9–B10, B16). */
-const ADVANTAGES = {
+/** Sampled-token advantage per method (B10, B16). */
+const TOKEN_ADVANTAGES = {
   // GRPO w/ VR: c_out · (r − μ)/s broadcast over the response
-  grpo: ({ c, batch }) => ({
+  grpo: (batch, _scores, c) => ({
     advantages: grpoAdvantages(batch.outcomes, { groupSize: batch.groupSize })
       .mul(c.switches.outcomeCoef).expandDims(1).mul(batch.mask) as tf.Tensor2D,
-    candAdvantages: null,
     sigmaV: null,
   }),
-  // GRPO + RM: c_out · GRPO + c_gae · whiten(GAE(norm(β ℓ)))
-  grpo_ipvrm: (x) => tdAdvantages(x, false),
+  grpo_ipvrm: tdTokenAdvantage,
   // PRIME: RLOO(implicit) + RLOO(outcome), returns, whitening
-  prime: ({ c, batch, scores }) => ({
+  prime: (batch, scores, c) => ({
     advantages: primeAdvantages(needScores(scores, "prime").logratio, batch.mask, {
       outcomes: batch.outcomes,
       groupSize: batch.groupSize,
       beta: c.rmHyper.beta,
     }).advantages,
-    candAdvantages: null,
     sigmaV: null,
   }),
-  // DistRL: the same sampled-token advantage + δ_cand / σ_V
-  distrl: (x) => tdAdvantages(x, true),
-} as const satisfies Record<Method, (x: AdvInput) => Advantages>;
+  distrl: tdTokenAdvantage,
+} as const satisfies Record<Method, TokenAdvantageFn>;
 
-/** Advantages of the method (all constants: no gradient flows into them). */
-export function computeAdvantages(
-  config: RLConfig,
+/** Phase 9, token branch (B10, paper Eq. 13; B16 for PRIME): all constants. */
+export function tokenAdvantage(
   batch: RLBatch,
   scores: Scores | null,
-  _old: OldPolicy,
-): Advantages {
-  return tidyRecord(() => {
-    const r = ADVANTAGES[config.method]({ c: config, batch, scores });
-    // prime/grpo intermediate tensors are inside this tidy; keep only the outputs
-    return r;
-  });
-}
-
-/** Constants of one policy mini-batch. */
-export interface PolicyMiniBatch {
-  tokens: tf.Tensor2D;
-  mask: tf.Tensor2D;
-  logpOld: tf.Tensor2D;
-  advantages: tf.Tensor2D;
-  cand:
-    | { ids: tf.Tensor3D; mask: tf.Tensor3D; logpOld: tf.Tensor3D; advantages: tf.Tensor3D }
-    | null;
-}
-
-/**
- * The policy loss of one mini-batch (B11–B13) as a function of the policy's variables:
- * `log π_θ` at the sampled tokens (and candidates) is the only differentiated forward.
- */
-export function policyLossFn(
-  policy: TinyLM,
-  mb: PolicyMiniBatch,
   config: RLConfig,
-): PolicyLoss & { metrics: { entropy: tf.Scalar } } {
-  const s = config.switches, temperature = config.budget.rolloutTemperature;
-  return tidyRecord(() => {
-    const common = {
-      logpOld: mb.logpOld,
-      advantages: mb.advantages,
-      mask: mb.mask,
-      epsLow: s.epsLow,
-      epsHigh: s.epsHigh,
-      distEps: s.distEps,
-      dualClip: s.dualClip,
-      alpha: s.alpha,
-      agg: s.lossAgg,
-    };
-    // The entropy bonus needs the full next-token distribution: one forward picks every id.
-    const vocab = s.entropyCoef > 0
-      ? candidateLogprobs(policy, mb.tokens, { candidates: allIds(policy, mb.tokens), temperature })
-      : null;
-    let r: PolicyLoss;
-    if (!mb.cand) {
-      r = policyLoss(
-        vocab?.logp ?? tokenLogprobs(policy, mb.tokens, { temperature }),
-        null,
-        common,
-      );
-    } else {
-      const c = candidateLogprobs(policy, mb.tokens, { candidates: mb.cand.ids, temperature });
-      r = policyLoss(c.logp, c.candidateLogp, {
-        ...common,
-        candLogpOld: mb.cand.logpOld,
-        candAdvantages: mb.cand.advantages,
-        candMask: mb.cand.mask,
-      });
-    }
-    if (!vocab) return { ...r, metrics: { ...r.metrics, entropy: tf.scalar(NaN) } };
-    const h = aggregateEntropy(tokenEntropy(vocab.candidateLogp), mb.mask, s.lossAgg);
-    return {
-      loss: r.loss.sub(h.mul(s.entropyCoef)) as tf.Scalar,
-      metrics: { ...r.metrics, entropy: h },
-    };
-  });
-}
-
-/** Every vocabulary id at every position, `[B,L,V]` int32. */
-function allIds(policy: TinyLM, tokens: tf.Tensor2D): tf.Tensor3D {
-  const [b, l] = tokens.shape, v = policy.config.vocab;
-  return tf.tidy(() =>
-    tf.broadcastTo(tf.range(0, v, 1, "int32").reshape([1, 1, v]), [b, l, v]) as tf.Tensor3D
-  );
-}
-
-/** Mean policy-update figures over the mini-batches. */
-export interface PolicyUpdate {
-  loss: number;
-  tokLoss: number;
-  distLoss: number;
-  tokClipFrac: number;
-  distClipFrac: number;
-  /** Mean aggregated policy entropy (NaN when the entropy bonus is off: not computed). */
-  entropy: number;
-  gradNorm: number;
-  updates: number;
+): TokenAdvantage {
+  // the estimators' intermediate tensors are freed by this tidy; only the outputs stay
+  return tidyRecord(() => TOKEN_ADVANTAGES[config.method](batch, scores, config));
 }
 
 /**
- * Policy update (B15 step 10): one epoch over mini-batches of `miniBatchPrompts` whole
- * groups, in order, one AdamW step each with the optimiser's grad clip.
+ * Phase 9, distribution branch (B9, paper Eq. 10): `Â^TD = δ_cand / σ_V` for DistRL with a
+ * candidate set; null otherwise.
  */
-export async function updatePolicy(
-  policy: TinyLM,
-  optimizer: Optimizer,
+export function candidateAdvantage(
   batch: RLBatch,
-  options: { old: OldPolicy; adv: Advantages; config: RLConfig },
-): Promise<PolicyUpdate> {
-  const { old, adv, config } = options;
-  const b = batch.labels.length;
-  const rows = config.budget.miniBatchPrompts * batch.groupSize;
-  const acc = {
-    loss: 0,
-    tokLoss: 0,
-    distLoss: 0,
-    tokClipFrac: 0,
-    distClipFrac: 0,
-    entropy: 0,
-    gradNorm: 0,
-    updates: 0,
-  };
-  const useCand = old.cand !== null && adv.candAdvantages !== null;
-  for (let s = 0; s < b; s += rows) {
-    const n = Math.min(rows, b - s);
-    const sl2 = (x: tf.Tensor2D) => x.slice([s, 0], [n, -1]) as tf.Tensor2D;
-    const sl3 = (x: tf.Tensor3D) => x.slice([s, 0, 0], [n, -1, -1]) as tf.Tensor3D;
-    const mb: PolicyMiniBatch = tidyRecord(() => ({
-      tokens: sl2(batch.tokens),
-      mask: sl2(batch.mask),
-      logpOld: sl2(old.logp),
-      advantages: sl2(adv.advantages),
-      cand: useCand
-        ? {
-          ids: sl3(old.cand!.ids),
-          mask: sl3(old.cand!.mask),
-          logpOld: sl3(old.cand!.logp),
-          advantages: sl3(adv.candAdvantages!),
-        }
-        : null,
-    }));
-    let kept: tf.Tensor | null = null;
-    try {
-      const r = await applyLossStep(policy, () => {
-        const { loss, metrics } = policyLossFn(policy, mb, config);
-        const m = metrics;
-        kept = tf.keep(
-          tf.stack([m.tokLoss, m.distLoss, m.tokClipFrac, m.distClipFrac, m.entropy]),
-        );
-        return loss;
-      }, { optimizer });
-      const m = await (kept as unknown as tf.Tensor).data();
-      acc.loss += r.loss;
-      acc.gradNorm += r.gradNorm;
-      acc.tokLoss += m[0]!;
-      acc.distLoss += m[1]!;
-      acc.tokClipFrac += m[2]!;
-      acc.distClipFrac += m[3]!;
-      acc.entropy += m[4]!;
-      acc.updates++;
-    } finally {
-      if (kept) (kept as tf.Tensor).dispose();
-      tf.dispose(flat(mb));
-    }
-  }
-  const u = Math.max(acc.updates, 1);
-  return {
-    loss: acc.loss / u,
-    tokLoss: acc.tokLoss / u,
-    distLoss: acc.distLoss / u,
-    tokClipFrac: acc.tokClipFrac / u,
-    distClipFrac: acc.distClipFrac / u,
-    entropy: acc.entropy / u,
-    gradNorm: acc.gradNorm / u,
-    updates: acc.updates,
-  };
+  x: { scores: Scores | null; sigmaV: tf.Scalar | null },
+  config: RLConfig,
+): tf.Tensor3D | null {
+  const td = x.scores?.tdCand;
+  if (config.method !== "distrl" || !td || !x.sigmaV) return null;
+  return candidateAdvantages(td, batch.mask, {
+    sigmaV: x.sigmaV,
+    dropLastTd: config.switches.dropLastTd,
+  });
 }
 
-async function stepMetrics(
+/** Phase 10 (B11–B13, paper Eq. 14): the policy update on the step's constants. */
+function policyUpdate(
   models: RLModels,
   batch: RLBatch,
   x: {
     old: OldPolicy;
-    ref: RefLogprobs;
-    scores: Scores | null;
-    adv: Advantages;
-    pol: PolicyUpdate;
-    rm: OnlineRmResult | null;
-    config: RLConfig;
+    cand: Candidates | null;
+    tok: TokenAdvantage;
+    candAdv: tf.Tensor3D | null;
   },
-): Promise<StepMetrics> {
-  const out: StepMetrics = {
-    "loss/policy": x.pol.loss,
-    "loss/tok": x.pol.tokLoss,
-    "loss/dist": x.pol.distLoss,
-    "clip/tok_frac": x.pol.tokClipFrac,
-    "clip/dist_frac": x.pol.distClipFrac,
-    ...(Number.isFinite(x.pol.entropy) ? { "policy/entropy": x.pol.entropy } : {}),
-    "policy/grad_norm": x.pol.gradNorm,
-  };
-  const named: Record<string, tf.Scalar> = {};
-  const tmp: tf.Tensor[] = [];
-  const scalar = (t: tf.Scalar) => (tmp.push(t), t);
-  named["adv/mean"] = scalar(
-    tf.tidy(() => x.adv.advantages.mul(batch.mask).sum().div(batch.mask.sum())),
-  );
-  if (x.adv.sigmaV) named["adv/sigma_v"] = x.adv.sigmaV;
-  if (x.old.cand) {
-    named["cand/size"] = x.old.cand.size;
-    named["cand/mass"] = x.old.cand.mass;
-  }
-  let lrAfter: tf.Tensor2D | null = null;
-  if (x.scores && models.rm) {
-    // Eq. 19: (1/|y|) Σ_t ℓ_t, no β, mean over the batch's trajectories
-    named["rm/score"] = scalar(
-      tf.tidy(() =>
-        sequenceScore(x.scores!.logratio, batch.mask, { reduce: "mean", beta: 1 })
-          .mean() as tf.Scalar
-      ),
-    );
-    // acc after the update: the rescoring forward when the RM was updated before it,
-    // else one more forward of the updated RM
-    lrAfter = x.config.switches.rmUpdate === "after"
-      ? tf.tidy(() =>
-        tokenLogprobs(models.rm!, batch.tokens).sub(x.ref.logp).mul(batch.mask) as tf.Tensor2D
-      )
-      : x.scores.logratio;
-  }
-  try {
-    const keys = Object.keys(named);
-    const stacked = tf.tidy(() => tf.stack(keys.map((k) => named[k]!)));
-    const vals = await stacked.data();
-    stacked.dispose();
-    keys.forEach((k, i) => (out[k] = vals[i]!));
-    if (lrAfter) {
-      out["rm/acc_after"] = await pairAccuracyOf(lrAfter, batch.mask, {
-        labels: batch.labels,
-        groupSize: batch.groupSize,
-      });
-    }
-  } finally {
-    tf.dispose(tmp);
-    if (lrAfter && lrAfter !== x.scores?.logratio) lrAfter.dispose();
-  }
-  if (x.rm) {
-    out["rm/acc_before"] = x.rm.accBefore;
-    out["rm/updates"] = x.rm.updates;
-    if (x.rm.updates > 0) {
-      out["loss/rm"] = x.rm.loss;
-      out["rm/grad_norm"] = x.rm.gradNorm;
-    }
-  }
-  return out;
+  config: RLConfig,
+): Promise<PolicyUpdate> {
+  return updatePolicy(models.policy, models.policyOpt, {
+    groupSize: batch.groupSize,
+    tokens: batch.tokens,
+    mask: batch.mask,
+    logpOld: x.old.logp,
+    advantages: x.tok.advantages,
+    cand: x.cand && x.candAdv
+      ? { ids: x.cand.ids, mask: x.cand.mask, logpOld: x.cand.logp, advantages: x.candAdv }
+      : null,
+  }, config);
 }
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/** Every tensor reachable in a (nested) record. */
+/** Every tensor reachable in a (nested) record, by dotted path. */
 function flat(x: unknown): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   const walk = (v: unknown, p: string) => {
@@ -659,9 +511,9 @@ function flat(x: unknown): Record<string, tf.Tensor> {
 
 /** Registers every tensor of `x` for disposal at the end of the step and returns `x`. */
 function own<T>(set: Set<tf.Tensor>, x: T): T {
-  for (const t of Object.values(flat(x))) set.add(t);
+  for (const t of tensorsOf(x)) set.add(t);
   return x;
 }
 
-export { buildBatch, disposeBatch, rollout, selectGroups };
-export type { RLBatch, RolloutTask };
+export { buildBatch, disposeBatch, rollout, selectGroups, verifyRollouts };
+export type { RLBatch, RolloutTask, StepMetrics };

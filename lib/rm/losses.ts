@@ -16,9 +16,9 @@ import {
   checkShape,
   lastTokenMask,
   MIN_TOKEN_COUNT,
-  prefixValues,
   safeDiv,
-} from "./prefix_values.ts";
+} from "../checks.ts";
+import { prefixValues } from "./prefix_values.ts";
 
 /** IPVRM β (paper App. C; repo `beta_train: 10`). */
 export const IPVRM_BETA = 10;

@@ -3,7 +3,7 @@
  * A metric over read-back scores: plain JS in float64, no tensors.
  * @module
  */
-import { checkGroupSize } from "./prefix_values.ts";
+import { checkGroupSize } from "../checks.ts";
 
 /** Score of a group with no pair of different labels (B14). */
 export const NO_PAIR_ACCURACY = 0.5;

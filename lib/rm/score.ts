@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createLM, exportWeights, importWeights, type TinyLM, tokenLogprobs } from "../model/lm.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Rng } from "../prng.ts";
-import { prefixValues } from "./prefix_values.ts";
+import { logRatio, prefixValues } from "./prefix_values.ts";
 import {
   checkSequence,
   hostRows,
@@ -206,7 +206,7 @@ export async function scoreSequences(
       const { tokens, mask } = rowTensors(rows);
       const lpRm = tokenLogprobs(pair.rm, tokens);
       const lpRef = tokenLogprobs(pair.ref, tokens);
-      const lr = lpRm.sub(lpRef).mul(mask) as tf.Tensor2D;
+      const lr = logRatio(lpRm, lpRef, { mask });
       const { values, meanValues } = prefixValues(lr, mask, { beta });
       return tf.stack([lr, lpRef, values, meanValues]);
     });

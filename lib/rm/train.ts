@@ -30,6 +30,7 @@ import { hashValue } from "../run/hash.ts";
 import { createProgress } from "../run/progress.ts";
 import { dpoLoss, implicitPrmLoss, ipvrmLoss, type Pair } from "./losses.ts";
 import { rmPairAccuracy } from "./pair_accuracy.ts";
+import { logRatio } from "./prefix_values.ts";
 import { type ResolvedRMConfig, type RMKind, trainingKeyConfig } from "./config.ts";
 import {
   disposePair,
@@ -191,7 +192,7 @@ export function rmLossFn(
   const c = options.config;
   return (model) => {
     const lp = tokenLogprobs(model, tensors.tokens);
-    const lr = lp.sub(tensors.refLogp).mul(tensors.mask) as tf.Tensor2D;
+    const lr = logRatio(lp, tensors.refLogp, { mask: tensors.mask });
     return RM_LOSSES[c.kind](lr, tensors.mask, tensors, c, options.pairs);
   };
 }

@@ -7,7 +7,14 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { runCase } from "../../lib/conformance/run.ts";
-import { ipvrmRef, randomLabels, randomMask, randomMat, Rng } from "../rm/_ref.ts";
+import {
+  ipvrmRef,
+  randomLabels,
+  randomLogSoftmax,
+  randomMask,
+  randomMat,
+  Rng,
+} from "../rm/_ref.ts";
 import { candidateSetRef, distrlRef, policyLossRef } from "../rl/_ref.ts";
 
 /** Runs one case; the raw `args` text lets tests send 1e999 / null literally. */
@@ -136,12 +143,7 @@ Deno.test("conformance ops match the loop references on random inputs", async ()
     close(d.advantages, dref.adv);
     close(d.candidate_advantages, dref.cadv);
     const v = 7;
-    const logp = Array.from({ length: b }, () =>
-      Array.from({ length: l }, () => {
-        const z = Array.from({ length: v }, () => rng.normal() * 2);
-        const lse = Math.log(z.reduce((a, c) => a + Math.exp(c), 0));
-        return z.map((x) => x - lse);
-      }));
+    const logp = randomLogSoftmax(rng, b, l, v);
     const sampled = Array.from({ length: b }, () => Array.from({ length: l }, () => rng.int(v)));
     const cref = candidateSetRef(logp, sampled, m, {
       mode: "sampled_plus_topk",

@@ -1,5 +1,4 @@
 /** Shared test setup: the wasm backend on one thread, quiet. */
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
 import { createLM, type TinyLM } from "../../lib/model/lm.ts";
 import { Rng } from "../../lib/prng.ts";
@@ -18,11 +17,4 @@ export function randomTokens(rng: Rng, b: number, l: number, v: number): number[
   return Array.from({ length: b }, () => Array.from({ length: l }, () => rng.int(v)));
 }
 
-/** Runs `fn` twice and checks the second run leaves the tensor count unchanged. */
-export async function assertNoLeak(fn: () => Promise<unknown> | unknown): Promise<void> {
-  await fn();
-  const before = tf.memory().numTensors;
-  await fn();
-  const after = tf.memory().numTensors;
-  if (after !== before) throw new Error(`leak: ${before} tensors before, ${after} after`);
-}
+export { assertNoLeak } from "../_tensors.ts";

@@ -1,13 +1,20 @@
 import * as tf from "@tensorflow/tfjs";
-import { assertAlmostEquals, assertArrayAlmostEquals, assertThrows } from "@std/assert";
 import {
+  assertAlmostEquals,
+  assertArrayAlmostEquals,
+  assertEquals,
+  assertThrows,
+} from "@std/assert";
+import {
+  candidateAdvantages,
+  candidateTd,
   distrlAdvantages,
   gae,
   type GaeNorm,
   grpoAdvantages,
-  mcAdvantages,
   sigmaV,
-  tdResiduals,
+  tokenAdvantages,
+  tokenTd,
   whiten,
 } from "../../lib/rl/advantages.ts";
 import {
@@ -17,7 +24,6 @@ import {
   randomMask,
   randomMat,
   Rng,
-  sigmoidRef,
   t1,
   t2,
   t3,
@@ -80,37 +86,41 @@ Deno.test("gae() resets at padding and equals the loop reference", async (t) => 
   });
 });
 
-Deno.test("tdResiduals() and mcAdvantages() follow B7", async () => {
-  // β=10, ℓ=[0.1, −0.2, 0.3], r_o = 1: V = [1, −1, 2]
-  // γ=1: δ = [1−0, −1−1, 2−(−1)+1] = [1, −2, 4]; dropLast → [1, −2, 0]; γ=0.5: [0.5, −1.5, 1+1+1] = [0.5,−1.5,3]
-  const lr = t2([[0.1, -0.2, 0.3, 9]]), m = t2([[1, 1, 1, 0]]), o = t1([1]);
-  assertArrayAlmostEquals(
-    await arr(tdResiduals(lr, m, { beta: 10, outcomes: o })),
-    [[1, -2, 4, 0]],
-    1e-5,
-  );
-  assertArrayAlmostEquals(
-    await arr(tdResiduals(lr, m, { beta: 10, outcomes: o, dropLast: true })),
-    [[1, -2, 0, 0]],
-    1e-5,
-  );
-  assertArrayAlmostEquals(await arr(tdResiduals(lr, m, { beta: 10, outcomes: o, gamma: 0.5 })), [[
-    0.5,
-    -1.5,
+Deno.test("tokenTd() and candidateTd(): β ℓ at the sampled token, β Δlog p at the candidates (B7, B9)", async () => {
+  // β=10, ℓ=[0.1, −0.2, 0.3 | pad 0] ⇒ δ = [1, −2, 3, 0] (= V_t − V_{t−1} with V = [1, −1, 2])
+  assertArrayAlmostEquals(await arr(tokenTd(t2([[0.1, -0.2, 0.3, 0]]), { beta: 10 })), [[
+    1,
+    -2,
     3,
     0,
   ]], 1e-5);
-  // MC probability scale: v̄ = [1, −0.5, 2/3]; A_t = 1 − σ(v̄_{t−1}) with v̄_0 = 0
-  assertArrayAlmostEquals(await arr(mcAdvantages(lr, m, { beta: 10, outcomes: o })), [[
-    0.5,
-    1 - sigmoidRef(1),
-    1 - sigmoidRef(-0.5),
-    0,
-  ]], 1e-5);
-  // raw scale (literal Eq. 7): 1 − V_{t−1} = [1, 0, 2]
-  assertArrayAlmostEquals(await arr(mcAdvantages(lr, m, { beta: 10, outcomes: o, scale: "raw" })), [
-    [1, 0, 2, 0],
-  ], 1e-5);
+  // candidates: (−0.5 − (−0.6))·10 = 1 kept; slot 1 outside the set → 0
+  const c = candidateTd(t3([[[-0.5, -1]]]), t3([[[-0.6, -0.8]]]), {
+    beta: 10,
+    mask: t3([[[1, 0]]]),
+  });
+  assertArrayAlmostEquals(await arr(c), [[[1, 0]]], 1e-5);
+  assertThrows(
+    () => candidateTd(t3([[[-0.5, -1]]]), t3([[[-0.6]]]), { beta: 1, mask: t3([[[1, 0]]]) }),
+    RangeError,
+    "Invalid candLogpRef",
+  );
+});
+
+Deno.test("distrlAdvantages() = tokenAdvantages() + candidateAdvantages() with the same σ_V, bit for bit", async () => {
+  const rng = new Rng(7);
+  const td = t2(randomMat(rng, 4, 5)), m = t2(randomMask(rng, 4, 5)), y = t1([1, 0, 0, 1]);
+  const cand = t3(
+    randomMat(rng, 20, 3).reduce((acc: number[][][], row, i) => {
+      (acc[Math.floor(i / 5)] ??= []).push(row);
+      return acc;
+    }, []),
+  );
+  const whole = distrlAdvantages(td, m, { outcomes: y, groupSize: 2, tdCandidates: cand });
+  const tok = tokenAdvantages(td, m, { outcomes: y, groupSize: 2 });
+  const c = candidateAdvantages(cand, m, { sigmaV: tok.sigmaV });
+  assertEquals(Array.from(await whole.advantages.data()), Array.from(await tok.advantages.data()));
+  assertEquals(Array.from(await whole.candidateAdvantages.data()), Array.from(await c.data()));
 });
 
 Deno.test("whiten(): Bessel variance + 1e-8, padding 0", async () => {
@@ -235,11 +245,6 @@ Deno.test("advantage functions check shapes, group sizes and enums", () => {
     RangeError,
     "Invalid tdCandidates",
   );
-  assertThrows(
-    () => mcAdvantages(td, m, { beta: 1, outcomes: t1([1]), scale: "x" as "raw" }),
-    RangeError,
-    "Invalid scale",
-  );
 });
 
 Deno.test("advantage functions leak no tensors", async () => {
@@ -249,8 +254,9 @@ Deno.test("advantage functions leak no tensors", async () => {
   await assertNoLeak(() => gae(td, m, { lam: 0.9 }));
   await assertNoLeak(() => whiten(td, m));
   await assertNoLeak(() => sigmaV(td, m));
-  await assertNoLeak(() => tdResiduals(td, m, { beta: 2, outcomes: y, dropLast: true }));
-  await assertNoLeak(() => mcAdvantages(td, m, { beta: 2, outcomes: y }));
+  await assertNoLeak(() => tokenTd(td, { beta: 2 }));
+  await assertNoLeak(() => candidateTd(cand, cand, { beta: 2, mask: cand }));
+  await assertNoLeak(() => tokenAdvantages(td, m, { outcomes: y, groupSize: 2 }));
   for (const gaeNorm of ["batch_mean_sigma_v", "group"] as const) {
     await assertNoLeak(() =>
       distrlAdvantages(td, m, { outcomes: y, groupSize: 2, tdCandidates: cand, gaeNorm })

@@ -11,7 +11,7 @@ import {
   candidateStats,
   gatherCandidates,
 } from "../../lib/rl/candidates.ts";
-import { arr, assertNoLeak, randomMask, Rng, t2, t3, val } from "../rm/_ref.ts";
+import { arr, assertNoLeak, randomLogSoftmax, randomMask, Rng, t2, t3, val } from "../rm/_ref.ts";
 import { candidateSetRef } from "./_ref.ts";
 
 const ln = Math.log;
@@ -86,12 +86,7 @@ Deno.test("candidateSet() equals the loop reference on random (B, L, V, K, seed)
     ]] as const
   ) {
     const rng = new Rng(seed);
-    const logp = Array.from({ length: b }, () =>
-      Array.from({ length: l }, () => {
-        const z = Array.from({ length: v }, () => rng.normal() * 2);
-        const lse = Math.log(z.reduce((a, c) => a + Math.exp(c), 0));
-        return z.map((x) => x - lse);
-      }));
+    const logp = randomLogSoftmax(rng, b, l, v);
     const sampled = Array.from({ length: b }, () => Array.from({ length: l }, () => rng.int(v)));
     const m = randomMask(rng, b, l, 0);
     for (const mode of ["threshold", "sampled_plus_topk"] as CandidateMode[]) {

@@ -1,15 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
 import { createLM, tokenLogprobs } from "../../lib/model/lm.ts";
 import { createOptimizer } from "../../lib/model/train.ts";
 import { Rng } from "../../lib/prng.ts";
 import { rmPairAccuracy } from "../../lib/rm/pair_accuracy.ts";
-import {
-  type OnlineRmOptions,
-  onlineRmUpdate,
-  rmLossFn,
-  rmSampleConstants,
-} from "../../lib/rl/online_rm.ts";
+import { adbDlw } from "../../lib/rl/adb_dlw.ts";
+import { type OnlineRmOptions, onlineRmUpdate, rmLossFn } from "../../lib/rl/online_rm.ts";
 import type { RmKind } from "../../lib/rl/config.ts";
 import { changed, LM, numTensors, setup, weightsOf } from "./_rl_setup.ts";
 
@@ -37,6 +33,18 @@ function opts(
   labels: number[],
   over: Partial<OnlineRmOptions> = {},
 ): OnlineRmOptions {
+  // the ADB/DLW phase of the step (B15 step 4); labels of a wrong length get placeholders
+  // so that onlineRmUpdate's own length check is what throws
+  const margin = kind === "ipvrm" ? 5 : 0;
+  const c = labels.length % 4 === 0
+    ? adbDlw(labels, {
+      groupSize: 4,
+      margin,
+      adb: kind !== "dpo",
+      dlw: kind === "dpo" ? "off" : "normalized",
+      skipUniform: true,
+    })
+    : { weights: labels.map(() => 1), margins: labels.map(() => margin) };
   return {
     kind,
     optimizer: createOptimizer({ kind: "adamw", lr: 1e-2, maxGradNorm: 10 }),
@@ -45,10 +53,8 @@ function opts(
     logpRef,
     miniBatchRows: 4,
     beta: kind === "ipvrm" ? 10 : 0.05,
-    margin: kind === "ipvrm" ? 5 : 0,
-    adb: kind !== "dpo",
-    dlw: kind === "dpo" ? "off" : "normalized",
-    skipUniform: true,
+    sampleWeights: c.weights,
+    sampleMargins: c.margins,
     ...over,
   };
 }
@@ -80,7 +86,7 @@ Deno.test("rmLossFn(): the gradient reaches the RM's variables and nothing else"
   const f = fixture(2);
   const rm = createLM(LM, { rng: new Rng(2) }), ref = createLM(LM, { rng: new Rng(3) });
   const policy = createLM(LM, { rng: new Rng(4) });
-  const { weights, margins } = rmSampleConstants(f.labels, {
+  const { weights, margins } = adbDlw(f.labels, {
     groupSize: 4,
     margin: 5,
     adb: true,
@@ -171,17 +177,10 @@ Deno.test("onlineRmUpdate() checks its arguments", async () => {
     RangeError,
     "Invalid logpRef",
   );
-  assertThrows(
-    () =>
-      rmSampleConstants([1, 0, 0], {
-        groupSize: 2,
-        margin: 5,
-        adb: true,
-        dlw: "paper",
-        skipUniform: true,
-      }),
+  await assertRejects(
+    () => onlineRmUpdate(rm, f, opts("ipvrm", logpRef, f.labels, { sampleWeights: [1] })),
     RangeError,
-    "groupSize must divide the batch: B=3, G=2",
+    "Invalid sampleWeights: expected length B=8, got 1",
   );
   tf.dispose([f.tokens, f.mask, logpRef, bad]);
   rm.dispose();

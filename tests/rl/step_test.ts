@@ -5,18 +5,22 @@ import { Rng } from "../../lib/prng.ts";
 import { type Method, type RLConfigInput } from "../../lib/rl/config.ts";
 import {
   buildBatch,
-  computeAdvantages,
+  candidateAdvantage,
+  candidates,
   disposeBatch,
   type Phase,
-  policyLossFn,
+  PHASES,
   recomputeOld,
   referenceLogprobs,
   rescore,
   rlStep,
   rollout,
   selectGroups,
+  tokenAdvantage,
   updateOnBatch,
+  verifyRollouts,
 } from "../../lib/rl/step.ts";
+import { policyLossFn } from "../../lib/rl/policy_update.ts";
 import {
   changed,
   disposeModels,
@@ -108,7 +112,7 @@ async function fixedBatch(
   c: ReturnType<typeof smokeConfig>,
   m: Awaited<ReturnType<typeof makeModels>>,
 ) {
-  const roll = await rollout(m.policy, problems(11, c.promptsDrawn), {
+  const samples = await rollout(m.policy, problems(11, c.promptsDrawn), {
     task: parityTask(),
     groupSize: c.budget.groupSize,
     rng: new Rng(5),
@@ -116,6 +120,7 @@ async function fixedBatch(
     maxResponseTokens: c.budget.maxResponseTokens,
     samplingBatch: 64,
   });
+  const roll = verifyRollouts(samples, parityTask());
   return buildBatch(
     roll,
     selectGroups(roll.labels, roll.truncated, { groupSize: 4, keep: c.budget.promptsPerStep }),
@@ -125,23 +130,28 @@ async function fixedBatch(
 Deno.test("updateOnBatch(): phases run in the B15 order (RM update before or after the policy)", async () => {
   for (
     const [rmUpdate, want] of [
-      ["before", [
-        "recompute_old",
-        "rm_update",
-        "rescore",
-        "advantages",
-        "policy_update",
-        "metrics",
-      ]],
+      ["before", PHASES.slice(3)],
       ["after", [
+        "adb_dlw",
         "recompute_old",
+        "candidate_set",
         "rescore",
-        "advantages",
+        "token_advantage",
+        "candidate_advantage",
         "policy_update",
         "rm_update",
-        "metrics",
+        "log",
       ]],
-      ["none", ["recompute_old", "rescore", "advantages", "policy_update", "metrics"]],
+      ["none", [
+        "adb_dlw",
+        "recompute_old",
+        "candidate_set",
+        "rescore",
+        "token_advantage",
+        "candidate_advantage",
+        "policy_update",
+        "log",
+      ]],
     ] as const
   ) {
     const c = smokeConfig({ method: "distrl", switches: { rmUpdate } });
@@ -170,17 +180,19 @@ Deno.test("updateOnBatch(): with rmUpdate 'before' the advantages come from the 
     task: parityTask(),
     rng: new Rng(1),
     onPhase: (p, ts) => {
-      if (p === "advantages") inStep = ts["advantages"]!.clone();
+      if (p === "token_advantage") inStep = ts["advantages"]!.clone();
     },
   });
   // the same phases by hand with b's (never updated) RM, then with a's updated RM
   const old = await recomputeOld(b.policy, batch, c);
-  const ref = referenceLogprobs(null, batch, old, c);
+  const cand = candidates(old, batch, c)!;
+  const ref = referenceLogprobs(null, batch, { old, cand }, c);
   const advWith = (rm: typeof a.rm) => {
-    const s = rescore(rm, batch, old, ref, c)!;
-    const adv = computeAdvantages(c, batch, s, old);
-    tf.dispose([s.logratio, s.tdCand!, adv.candAdvantages!, adv.sigmaV!]);
-    return adv.advantages;
+    const s = rescore(rm, batch, { cand, ref }, c)!;
+    const tok = tokenAdvantage(batch, s, c);
+    const ca = candidateAdvantage(batch, { scores: s, sigmaV: tok.sigmaV }, c);
+    tf.dispose([s.logratio, s.tdCand!, ca!, tok.sigmaV!]);
+    return tok.advantages;
   };
   const pre = advWith(b.rm), post = advWith(a.rm);
   const [x, y, z] = await Promise.all([inStep!.data(), pre.data(), post.data()]);
@@ -191,11 +203,7 @@ Deno.test("updateOnBatch(): with rmUpdate 'before' the advantages come from the 
     pre,
     post,
     old.logp,
-    old.cand!.ids,
-    old.cand!.mask,
-    old.cand!.logp,
-    old.cand!.size,
-    old.cand!.mass,
+    ...Object.values(cand),
   ]);
   disposeBatch(batch);
   disposeModels(a);
@@ -207,20 +215,17 @@ Deno.test("policyLossFn(): the gradient reaches the policy only (not the RM, not
   const m = await makeModels(c);
   const batch = await fixedBatch(c, m);
   const old = await recomputeOld(m.policy, batch, c);
-  const ref = referenceLogprobs(m.sft, batch, old, c);
-  const s = rescore(m.rm, batch, old, ref, c)!;
-  const adv = computeAdvantages(c, batch, s, old);
+  const cand = candidates(old, batch, c)!;
+  const ref = referenceLogprobs(m.sft, batch, { old, cand }, c);
+  const s = rescore(m.rm, batch, { cand, ref }, c)!;
+  const tok = tokenAdvantage(batch, s, c);
+  const candAdv = candidateAdvantage(batch, { scores: s, sigmaV: tok.sigmaV }, c)!;
   const mb = {
     tokens: batch.tokens,
     mask: batch.mask,
     logpOld: old.logp,
-    advantages: adv.advantages,
-    cand: {
-      ids: old.cand!.ids,
-      mask: old.cand!.mask,
-      logpOld: old.cand!.logp,
-      advantages: adv.candAdvantages!,
-    },
+    advantages: tok.advantages,
+    cand: { ids: cand.ids, mask: cand.mask, logpOld: cand.logp, advantages: candAdv },
   };
   const all = [...m.policy.variables, ...m.rm!.variables, ...m.sft!.variables];
   const { value, grads } = tf.variableGrads(() => policyLossFn(m.policy, mb, c).loss, all);
@@ -229,11 +234,11 @@ Deno.test("policyLossFn(): the gradient reaches the policy only (not the RM, not
     value,
     ...Object.values(grads),
     old.logp,
-    ...Object.values(old.cand!),
+    ...Object.values(cand),
     ref.logp,
     ref.candLogp!,
   ]);
-  tf.dispose([s.logratio, s.tdCand!, adv.advantages, adv.candAdvantages!, adv.sigmaV!]);
+  tf.dispose([s.logratio, s.tdCand!, tok.advantages, candAdv, tok.sigmaV!]);
   disposeBatch(batch);
   disposeModels(m);
 });

@@ -6,7 +6,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../lib/prng.ts";
-import { assertEquals } from "@std/assert";
 
 export type M2 = number[][];
 export type M3 = number[][][];
@@ -25,6 +24,16 @@ export function randomMask(rng: Rng, b: number, l: number, minLen = 1): M2 {
 
 export function randomMat(rng: Rng, b: number, l: number, scale = 1): M2 {
   return Array.from({ length: b }, () => Array.from({ length: l }, () => rng.normal() * scale));
+}
+
+/** Random full-vocabulary log-softmax rows `[B,L,V]` (logits ~ N(0, 4)), float64. */
+export function randomLogSoftmax(rng: Rng, b: number, l: number, v: number): M3 {
+  return Array.from({ length: b }, () =>
+    Array.from({ length: l }, () => {
+      const z = Array.from({ length: v }, () => rng.normal() * 2);
+      const lse = Math.log(z.reduce((a, c) => a + Math.exp(c), 0));
+      return z.map((x) => x - lse);
+    }));
 }
 
 export function randomLabels(rng: Rng, b: number): number[] {
@@ -125,20 +134,7 @@ export function dpoRef(
   return { loss: perPair.reduce((a, c) => a + c, 0) / perPair.length, perPair };
 }
 
-/** Collects every tensor inside a (nested) result and disposes it. */
-export function disposeAll(x: unknown): void {
-  if (x instanceof tf.Tensor) x.dispose();
-  else if (Array.isArray(x)) x.forEach(disposeAll);
-  else if (x && typeof x === "object") Object.values(x).forEach(disposeAll);
-}
-
-/** Leak test (STYLE.md item 2): burn-in call, then numTensors unchanged after another. */
-export async function assertNoLeak(fn: () => unknown): Promise<void> {
-  disposeAll(await fn());
-  const before = tf.memory().numTensors;
-  disposeAll(await fn());
-  assertEquals(tf.memory().numTensors, before, "tensors leaked");
-}
+export { assertNoLeak, disposeAll } from "../_tensors.ts";
 
 export const t2 = (x: M2): tf.Tensor2D => tf.tensor2d(x, [x.length, x[0]?.length ?? 0]);
 export const t1 = (x: number[]): tf.Tensor1D => tf.tensor1d(x);

@@ -1,5 +1,4 @@
 /** Shared fixtures of the RM trainer/scorer/evaluation tests: a tiny model and tiny data. */
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
 import { createLM, exportWeights, type TinyLM } from "../../lib/model/lm.ts";
 import { Rng } from "../../lib/prng.ts";
@@ -57,11 +56,4 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return ua.every((x, i) => x === ub[i]);
 }
 
-/** Runs `fn` twice and checks the second run leaves the tensor count unchanged. */
-export async function assertNoLeak(fn: () => Promise<unknown> | unknown): Promise<void> {
-  await fn();
-  const before = tf.memory().numTensors;
-  await fn();
-  const after = tf.memory().numTensors;
-  if (after !== before) throw new Error(`leak: ${before} tensors before, ${after} after`);
-}
+export { assertNoLeak } from "../_tensors.ts";

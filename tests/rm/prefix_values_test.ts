@@ -2,18 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import {
   assertAlmostEquals,
   assertArrayAlmostEquals,
-  assertEquals,
-  assertRejects,
   assertThrows,
 } from "@std/assert";
-import {
-  lastTokenMask,
-  logRatio,
-  prefixValues,
-  sequenceScore,
-  stopGradient,
-  validateMask,
-} from "../../lib/rm/prefix_values.ts";
+import { logRatio, prefixValues, sequenceScore, stopGradient } from "../../lib/rm/prefix_values.ts";
 import { arr, assertNoLeak, prefixValuesRef, randomMask, randomMat, Rng, t2 } from "./_ref.ts";
 
 Deno.test("prefixValues() matches methods.md (g)1 and zeroes padding", async () => {
@@ -32,14 +23,6 @@ Deno.test("prefixValues() equals the loop reference on random (B, L, seed)", asy
     assertArrayAlmostEquals(await arr(r.values), ref.v, 1e-4);
     assertArrayAlmostEquals(await arr(r.meanValues), ref.vbar, 1e-4);
   }
-});
-
-Deno.test("lastTokenMask() marks the last valid token; empty rows have none", async () => {
-  assertEquals(await arr(lastTokenMask(t2([[1, 1, 0], [1, 1, 1], [0, 0, 0]]))), [[0, 1, 0], [
-    0,
-    0,
-    1,
-  ], [0, 0, 0]]);
 });
 
 Deno.test("sequenceScore(): β·sum (B3) and token mean (Eq. 19)", async () => {
@@ -79,37 +62,13 @@ Deno.test("shape and mask errors name the argument", async (t) => {
       "Invalid beta",
     );
   });
-  await t.step("validateMask", async () => {
-    await assertRejects(
-      () =>
-        validateMask(
-          t2([[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 0.5]]),
-        ),
-      RangeError,
-      "Invalid mask: expected 0/1 values, got 0.5 at [2][7]",
-    );
-    await assertRejects(() => validateMask(t2([[0, 1]])), RangeError, "right padding");
-    await assertRejects(
-      () => validateMask(t2([[1, 0], [0, 0]]), { requireRowValid: true }),
-      RangeError,
-      "row 1 has no valid token",
-    );
-    await assertRejects(
-      () => validateMask(t2([[1, 0]]), { minValid: 2 }),
-      RangeError,
-      "at least 2 valid tokens, got 1",
-    );
-    await validateMask(t2([[1, 0], [1, 1]]), { requireRowValid: true, minValid: 2 });
-  });
 });
 
 Deno.test("prefix-value functions leak no tensors", async () => {
   const lr = t2([[0.1, -0.2, 3]]), ref = t2([[0, 0, 0]]), m = t2([[1, 1, 0]]);
   await assertNoLeak(() => prefixValues(lr, m, { beta: 10 }));
-  await assertNoLeak(() => lastTokenMask(m));
   await assertNoLeak(() => sequenceScore(lr, m, { reduce: "mean" }));
   await assertNoLeak(() => logRatio(lr, ref, { mask: m }));
-  await assertNoLeak(() => validateMask(m));
   await assertNoLeak(() => tf.tidy(() => tf.grads((a: tf.Tensor) => stopGradient(a).sum())([lr])));
   assertAlmostEquals(1, 1);
 });
