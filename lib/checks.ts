@@ -89,8 +89,14 @@ export interface ValidateMaskOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertRejects } from "@std/assert";
  * import { validateMask } from "./checks.ts";
- * await validateMask(tf.tensor2d([[1, 1, 0]]), { requireRowValid: true });
+ * await validateMask(tf.tensor2d([[1, 1, 0]]), { requireRowValid: true }); // resolves
+ * await assertRejects(
+ *   () => validateMask(tf.tensor2d([[1, 0.5]])),
+ *   RangeError,
+ *   "Invalid mask: expected 0/1 values, got 0.5 at [0][1]",
+ * );
  * ```
  */
 export async function validateMask(

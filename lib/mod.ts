@@ -27,6 +27,7 @@ export * from "./data/parquet.ts";
 export * from "./data/processbench.ts";
 export * from "./eval/avg_at_k.ts";
 export * from "./eval/best_of_n.ts";
+export * from "./eval/candidate_set.ts";
 export * from "./eval/processbench.ts";
 export * from "./eval/step_scores.ts";
 export * from "./model/checkpoint.ts";

@@ -25,7 +25,8 @@ import {
 import { nonEmptyBatch, t1, t2 } from "./ops_rm.ts";
 import { adbDlw, type DlwMode } from "../rl/adb_dlw.ts";
 import { distrlAdvantages, gae, type GaeNorm, grpoAdvantages } from "../rl/advantages.ts";
-import { type CandidateMode, candidateSet, candidateStats } from "../rl/candidates.ts";
+import { candidateStats } from "../eval/candidate_set.ts";
+import { type CandidateMode, candidateSet } from "../rl/candidates.ts";
 import { type Aggregation, policyLoss } from "../rl/policy_loss.ts";
 
 const DLW_MODES: readonly DlwMode[] = ["paper", "normalized", "off"];

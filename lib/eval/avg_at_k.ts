@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { avgAtK } from "./avg_at_k.ts";
- * avgAtK([[1, 0, 0, 1], [0, 0, 0, 0]]); // { avg: 0.25, pass: 0.5 }
+ * assertEquals(avgAtK([[1, 0, 0, 1], [0, 0, 0, 0]]), { avg: 0.25, pass: 0.5 });
  * ```
  */
 export function avgAtK(correct: readonly (readonly number[])[]): { avg: number; pass: number } {

@@ -75,10 +75,12 @@ function subsetOf(n: number, subset: BonSubset, logprobs: readonly number[] | un
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { bestOfN } from "./best_of_n.ts";
  * const scores = [[0.1, 0.9, 0.5, 0.9], [2, 1, 0, 3]];
  * const correct = [[0, 1, 0, 0], [0, 0, 0, 1]];
- * bestOfN(scores, { correct, ns: [2, 4] }); // { accuracy: { "2": 0.5, "4": 1 }, mean: 0.75 }
+ * // ties go to the lowest index: problem 0 picks 1 (correct) at N = 2 and 4
+ * assertEquals(bestOfN(scores, { correct, ns: [2, 4] }), { accuracy: { "2": 0.5, "4": 1 }, mean: 0.75 });
  * ```
  */
 export function bestOfN(
@@ -123,10 +125,11 @@ export function bestOfN(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { bonReferences } from "./best_of_n.ts";
  * const r = bonReferences([[3, 5, 5, 3]], { correct: [[1, 0, 0, 1]], ns: [3, 4] });
- * r.majority; // { "3": 0, "4": 1 } (at 4 the 3/5 tie goes to 3, seen first)
- * r.pass; // { "3": 1, "4": 1 }
+ * assertEquals(r.majority, { "3": 0, "4": 1 }); // at 4 the 3/5 tie goes to 3, seen first
+ * assertEquals(r.pass, { "3": 1, "4": 1 });
  * ```
  */
 export function bonReferences(

@@ -4,9 +4,11 @@
  * distribution `π(·|s_t)` the token was drawn from, its candidate set
  * `C_t = {v : π(v|s_t) ≥ P_min}`, the set's size `|C_t|` and retained mass `Σ_{v∈C_t} π(v|s_t)`,
  * averaged over every response position (EOS included). The paper measures these on the SFT
- * policy over 1,000 training prompts.
+ * policy over 1,000 training prompts. Eval owns these statistics; RL imports them.
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
+import { checkFinite, checkShape } from "../checks.ts";
 import type { TinyLM } from "../model/lm.ts";
 import { nextTokenLogprobs } from "../model/lm.ts";
 import { CharTokenizer, PAD_ID } from "../testbed/tokenizer.ts";
@@ -32,11 +34,24 @@ export interface TokenRollout {
   response: readonly number[];
 }
 
+/** Paper P_min (App. C, D). */
+export const P_MIN = 0.1;
+
 /**
- * Candidate-set statistics from log-probabilities at `N` positions (pure; loops over `V`).
+ * Candidate-set statistics (d4, paper Table 11) from log-probabilities at `N` positions
+ * (pure, float64 host loop over `V`; several P_min in one pass).
  *
  * @param logp `[N, V]` row-major log-probabilities, one row per position
  * @param pMins thresholds in (0, 1)
+ * @example
+ * ```ts
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * import { candidateSetStats } from "./candidate_set.ts";
+ * const logp = new Float32Array([0.5, 0.3, 0.2, 0.9, 0.05, 0.05].map(Math.log));
+ * const [s] = candidateSetStats(logp, 3, [0.25]); // sets {0.5, 0.3} and {0.9}
+ * assertEquals([s!.size, s!.emptyFrac, s!.positions], [1.5, 0, 2]);
+ * assertAlmostEquals(s!.mass, (0.8 + 0.9) / 2, 1e-6);
+ * ```
  */
 export function candidateSetStats(
   logp: Float32Array,
@@ -132,4 +147,41 @@ const tokenizer = new CharTokenizer();
 /** Prompt ids (BOS included) and response ids of a pipeline rollout. */
 export function tokenRollout(r: { prompt: string; tokens: readonly number[] }): TokenRollout {
   return { prompt: tokenizer.encode(r.prompt, { bos: true }).ids, response: r.tokens };
+}
+
+/**
+ * Candidate statistics (d4, paper Table 11): over N positions with full next-token
+ * distributions `probs[N,V]`, mean `|{v : p(v) ≥ P_min}|` and mean `Σ_{p(v) ≥ P_min} p(v)`
+ * (empty sets count as size 0, mass 0). N must be ≥ 1.
+ *
+ * The float32 tensor form of {@linkcode candidateSetStats} (the conformance op
+ * `candidate_stats` answers with it); the two agree to float32 rounding (tested), and each
+ * keeps its precision because the recorded results and conformance answers are bit-exact.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { candidateStats } from "./candidate_set.ts";
+ * // rows [0.6, 0.3, 0.1] → size 3, mass 1; [0.05, 0.05, 0.9] → size 1, mass 0.9 (P_min 0.1)
+ * const r = candidateStats(tf.tensor2d([[0.6, 0.3, 0.1], [0.05, 0.05, 0.9]]));
+ * assertAlmostEquals((await r.meanSize.data())[0]!, 2, 1e-6);
+ * assertAlmostEquals((await r.meanMass.data())[0]!, 0.95, 1e-6);
+ * ```
+ */
+export function candidateStats(
+  probs: tf.Tensor2D,
+  options: { pMin?: number } = {},
+): { meanSize: tf.Scalar; meanMass: tf.Scalar } {
+  checkShape(probs, "probs", [undefined, undefined], "[N,V]");
+  if (probs.shape[0] === 0) throw new RangeError("Invalid probs: expected at least one row");
+  const pMin = options.pMin ?? P_MIN;
+  checkFinite(pMin, "pMin");
+  return tf.tidy(() => {
+    const keep = probs.greaterEqual(pMin).toFloat();
+    return {
+      meanSize: keep.sum(1).mean() as tf.Scalar,
+      meanMass: keep.mul(probs).sum(1).mean() as tf.Scalar,
+    };
+  });
 }

@@ -63,9 +63,10 @@ export function checkRows(rows: readonly ScoredRow[], name = "rows"): void {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { predictFirstError } from "./processbench.ts";
- * predictFirstError([0.9, 0.3, 0.5], 0.5); // 1
- * predictFirstError([0.9, 0.5], 0.5); // -1 (strict <)
+ * assertEquals(predictFirstError([0.9, 0.3, 0.5], 0.5), 1);
+ * assertEquals(predictFirstError([0.9, 0.5], 0.5), -1); // strict <
  * ```
  */
 export function predictFirstError(scores: readonly number[], threshold: number): number {
@@ -155,13 +156,16 @@ function oracle(rows: readonly ScoredRow[]): F1Result {
  *
  * @example
  * ```ts
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * import { processBenchF1 } from "./processbench.ts";
+ * // methods.md d1 worked check
  * const rows = [
  *   { label: -1, scores: [0.8, 0.7, 0.9] }, { label: -1, scores: [0.6, 0.4] },
  *   { label: 1, scores: [0.9, 0.3, 0.5] }, { label: 0, scores: [0.2, 0.6] },
  * ];
- * processBenchF1(rows, { threshold: 0.5 }).f1; // 0.6666666666666666
- * processBenchF1(rows).threshold; // 0.4 (oracle, F1 1)
+ * assertAlmostEquals(processBenchF1(rows, { threshold: 0.5 }).f1, 2 / 3, 1e-12);
+ * const oracle = processBenchF1(rows);
+ * assertEquals([oracle.threshold, oracle.f1], [0.4, 1]);
  * ```
  */
 export function processBenchF1(
@@ -183,10 +187,11 @@ export function processBenchF1(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { transferF1 } from "./processbench.ts";
  * const dev = [{ label: -1, scores: [1, 1] }, { label: 1, scores: [1, -1] }];
  * const r = transferF1(dev, { apply: { test: [{ label: -1, scores: [2] }, { label: 0, scores: [-2] }] } });
- * r.splits.test!.f1; // 1
+ * assertEquals(r.splits.test!.f1, 1);
  * ```
  */
 export function transferF1(
@@ -216,9 +221,10 @@ export function sigmoid(x: number): number {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { compatF1 } from "./processbench.ts";
  * const rows = [{ label: -1, scores: [100] }, { label: 0, scores: [-100] }];
- * compatF1(rows).f1; // 1
+ * assertEquals(compatF1(rows).f1, 1);
  * ```
  */
 export function compatF1(

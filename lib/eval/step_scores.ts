@@ -41,10 +41,14 @@ export function checkStepEnds(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { stepScores } from "./step_scores.ts";
- * // steps [0,2) and [2,3): process = [0.1 + 0.2, -0.5]; prefix = [0.3, 0.3 - 0.5]
- * stepScores([0.1, 0.2, -0.5, 9], { stepEnds: [2, 3] }); // [0.30000000000000004, -0.5]
- * stepScores([0.1, 0.2, -0.5, 9], { stepEnds: [2, 3], mode: "prefix" }); // [0.30000000000000004, -0.19999999999999996]
+ * // steps [0,2) and [2,3): process = [0.1 + 0.2, -0.5]; prefix = [0.3, 0.3 - 0.5]; EOS (9) unscored
+ * assertEquals(stepScores([0.1, 0.2, -0.5, 9], { stepEnds: [2, 3] }), [0.1 + 0.2, -0.5]);
+ * assertEquals(stepScores([0.1, 0.2, -0.5, 9], { stepEnds: [2, 3], mode: "prefix" }), [
+ *   0.1 + 0.2,
+ *   0.1 + 0.2 - 0.5,
+ * ]);
  * ```
  */
 export function stepScores(

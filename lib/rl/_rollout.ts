@@ -151,8 +151,11 @@ export function verifyRollouts(samples: Samples, task: RolloutTask): Rollouts {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { selectGroups } from "./_rollout.ts";
- * selectGroups([1, 1, 0, 1, 0, 0], [false, false, false, false, false, false], { groupSize: 2, keep: 2 }); // [1, 0]
+ * // groups (G = 2): 0 uniform, 1 mixed, 2 uniform ⇒ the mixed one first, then draw order
+ * const kept = selectGroups([1, 1, 0, 1, 0, 0], [false, false, false, false, false, false], { groupSize: 2, keep: 2 });
+ * assertEquals(kept, [1, 0]);
  * ```
  */
 export function selectGroups(

@@ -57,7 +57,8 @@ export interface AdbDlw {
 }
 
 /**
- * ADB + DLW (B14):
+ * ADB (Adaptive Difficulty Boundary) + DLW (Dynamic Loss Weighting) (B14, paper Eq. 15,
+ * Sec. 3.3):
  *
  *   `μ = mean_group r_o`, `V(x) = logit(clamp(μ, 1e-6, 1−1e-6))`,
  *   `m_b = m − V(x)` if `r_b = 1`, `m + V(x)` if `r_b = 0`  (loss `softplus(m_b − sgn_b v̄_t)`),
@@ -66,8 +67,14 @@ export interface AdbDlw {
  * @param labels verifier outcomes `[B]`, 0/1.
  * @example
  * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
  * import { adbDlw } from "./adb_dlw.ts";
- * adbDlw([1, 0, 0, 0], { groupSize: 4 }).margins; // [6.098612, 3.901388, 3.901388, 3.901388]
+ * // methods.md (g)2: n = 4, one correct (μ = 0.25, V(x) = −1.098612), m = 5
+ * const r = adbDlw([1, 0, 0, 0], { groupSize: 4 });
+ * [6.098612, 3.901388, 3.901388, 3.901388].forEach((x, i) => assertAlmostEquals(r.margins[i]!, x, 1e-6));
+ * [0.75, 0.25, 0.25, 0.25].forEach((x, i) => assertAlmostEquals(r.weights[i]!, x, 1e-12)); // DLW "paper"
+ * const repo = adbDlw([1, 0, 0, 0], { groupSize: 4, dlw: "normalized" });
+ * [2, 0.666667, 0.666667, 0.666667].forEach((x, i) => assertAlmostEquals(repo.weights[i]!, x, 1e-6));
  * ```
  */
 export function adbDlw(labels: ArrayLike<number>, options: AdbDlwOptions): AdbDlw {

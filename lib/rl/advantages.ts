@@ -50,8 +50,11 @@ export interface GrpoOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
  * import { grpoAdvantages } from "./advantages.ts";
- * grpoAdvantages(tf.tensor1d([1, 0, 0, 0]), { groupSize: 4 }); // [1.732051, -0.57735, -0.57735, -0.57735]
+ * // methods.md (g)3
+ * const a = await grpoAdvantages(tf.tensor1d([1, 0, 0, 0]), { groupSize: 4 }).data();
+ * [1.732051, -0.57735, -0.57735, -0.57735].forEach((x, i) => assertAlmostEquals(a[i]!, x, 1e-5));
  * ```
  */
 export function grpoAdvantages(rewards: tf.Tensor1D, options: GrpoOptions): tf.Tensor1D {
@@ -129,6 +132,18 @@ export function candidateTd(
 /**
  * GAE (B7, paper Eq. 8) by reverse scan: `g_t = M_t (δ_t M_t + γλ g_{t+1})`, `g_{L} = 0`,
  * which resets at padding. `[B,L] -> [B,L]`, 0 at padding.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { gae } from "./advantages.ts";
+ * // γ = λ = 1: reverse sums [1+2, 2]; γλ = 0.5: [1 + 0.5·2, 2]; the padded 9 never enters
+ * const td = tf.tensor2d([[1, 2, 9]]), m = tf.tensor2d([[1, 1, 0]]);
+ * const g = await gae(td, m).data(), h = await gae(td, m, { lam: 0.5 }).data();
+ * [3, 2, 0].forEach((x, i) => assertAlmostEquals(g[i]!, x, 1e-6));
+ * [2, 2, 0].forEach((x, i) => assertAlmostEquals(h[i]!, x, 1e-6));
+ * ```
  */
 export function gae(
   td: tf.Tensor2D,
@@ -159,6 +174,17 @@ export function gae(
  * `(x − mean) / sqrt(var_unbiased + 1e-8)`, Bessel divisor `n − 1`, 0 at padding.
  * Needs `n ≥ 2` valid entries (check with `validateMask(..., {minValid: 2})`; with fewer the
  * divisor is clamped to 1 here instead of failing, since this runs synchronously).
+ * Used on the GAE term of Eq. 13 (B10, repo) and on PRIME's returns (B16).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { whiten } from "./advantages.ts";
+ * // valid [1, 2, 3]: mean 2, unbiased variance 1 ⇒ [−1, 0, 1] (padding 0)
+ * const w = await whiten(tf.tensor2d([[1, 2], [3, 100]]), tf.tensor2d([[1, 1], [1, 0]])).data();
+ * [-1, 0, 1, 0].forEach((x, i) => assertAlmostEquals(w[i]!, x, 1e-6));
+ * ```
  */
 export function whiten<T extends tf.Tensor>(
   x: T,
@@ -178,9 +204,20 @@ export function whiten<T extends tf.Tensor>(
 }
 
 /**
- * σ_V (B9 step 2): population std of the sampled-path prefix values `P_{b,t} = Σ_{i≤t} δ_{b,i}`
- * over all valid (b,t), clamped at `eps` (default {@linkcode SIGMA_V_EPS}).
- * `td` must already be masked/zeroed at the last token where the repo does so.
+ * σ_V (B9 step 2; paper Eq. 23–25): population std of the sampled-path prefix values
+ * `P_{b,t} = Σ_{i≤t} δ_{b,i}` over all valid (b,t), clamped at `eps` (default
+ * {@linkcode SIGMA_V_EPS}). `td` must already be masked/zeroed at the last token where the
+ * repo does so.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { sigmaV } from "./advantages.ts";
+ * // methods.md (g)4: P = [0.4, 0.2, 0.2 | −0.1, −0.1] ⇒ σ_V = 0.193907
+ * const s = sigmaV(tf.tensor2d([[0.4, -0.2, 0], [-0.1, 0, 0]]), tf.tensor2d([[1, 1, 1], [1, 1, 0]]));
+ * assertAlmostEquals((await s.data())[0]!, 0.193907, 1e-5);
+ * ```
  */
 export function sigmaV(
   td: tf.Tensor2D,

@@ -1,5 +1,6 @@
 /**
- * Candidate sets of the distribution branch (methods.md B8, e5) and their statistics (d4).
+ * Candidate sets of the distribution branch (methods.md B8, e5). Their statistics over a
+ * policy's own samples (d4, Table 11) belong to Eval: lib/eval/candidate_set.ts.
  *
  * Slot layout for training: ids `[B,L,K]` (int32) + mask `[B,L,K]` + π_old log-probs at those
  * ids `[B,L,K]` (gathered from the full-vocabulary log-softmax, never renormalised).
@@ -7,9 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkChoice, checkFinite, checkShape, lastTokenMask, safeDiv } from "../checks.ts";
+import { P_MIN } from "../eval/candidate_set.ts";
 
-/** Paper P_min (App. C, D). */
-export const P_MIN = 0.1;
 /** Repo cap `candidate_top_k`. */
 export const REPO_TOP_K = 5;
 
@@ -106,7 +106,7 @@ function gatherLastAxis(x: tf.Tensor3D, ids: tf.Tensor): tf.Tensor3D {
 }
 
 /**
- * Candidate sets (B8):
+ * Candidate sets (B8; paper Sec. 3.2, App. D — the set `C_t` of Eq. 11):
  *
  *   threshold: `C_t = {v : exp(logp_t[v]) ≥ P_min}` (uncapped: K = ⌊1/P_min⌋ + 1 slots);
  *   sampled_plus_topk: top-K ids by `logp_t`, `y_t` forced into slot 0 (swapped if in the
@@ -117,10 +117,18 @@ function gatherLastAxis(x: tf.Tensor3D, ids: tf.Tensor): tf.Tensor3D {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * import { candidateSet } from "./candidates.ts";
  * const logp = tf.log(tf.tensor3d([[[0.6, 0.3, 0.1]]]));
- * const c = candidateSet(logp, { sampled: tf.tensor2d([[2]], undefined, "int32"), mask: tf.tensor2d([[1]]), dropLast: false });
- * // threshold 0.1: ids {0, 1, 2}
+ * const sampled = tf.tensor2d([[2]], undefined, "int32"), mask = tf.tensor2d([[1]]);
+ * // paper (threshold P_min = 0.1, p ≥ P_min): all three ids, size 3, mass 1
+ * const c = candidateSet(logp, { sampled, mask, dropLast: false });
+ * const [ids, keep] = [await c.ids.data(), await c.mask.data()];
+ * assertEquals(Array.from(ids).filter((_, j) => keep[j] === 1).sort(), [0, 1, 2]);
+ * assertAlmostEquals((await c.meanSize.data())[0]!, 3, 1e-6);
+ * // repo: the sampled id 2 swaps places with the top-1 id 0 (slot 0 is the sampled token)
+ * const r = candidateSet(logp, { sampled, mask, dropLast: false, mode: "sampled_plus_topk", topK: 3 });
+ * assertEquals(Array.from(await r.ids.data()), [2, 1, 0]);
  * ```
  */
 export function candidateSet(logp: tf.Tensor3D, options: CandidateSetOptions): CandidateSet {
@@ -161,6 +169,15 @@ export function candidateSet(logp: tf.Tensor3D, options: CandidateSetOptions): C
  * `logp[b,l,ids[b,l,k]]` with a gradient w.r.t. `logp` that works on every backend (a one-hot
  * product: `gather`'s gradient, UnsortedSegmentSum, is missing on wasm). Use it to read the
  * current policy's log-probs at the candidate ids. `[B,L,V], [B,L,K] -> [B,L,K]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertEquals } from "@std/assert";
+ * import { gatherCandidates } from "./candidates.ts";
+ * const g = gatherCandidates(tf.tensor3d([[[-1, -2, -3]]]), tf.tensor3d([[[2, 0]]], undefined, "int32"));
+ * assertEquals(Array.from(await g.data()), [-3, -1]);
+ * ```
  */
 export function gatherCandidates(logp: tf.Tensor3D, ids: tf.Tensor3D): tf.Tensor3D {
   checkShape(logp, "logp", [undefined, undefined, undefined], "[B,L,V]");
@@ -169,27 +186,5 @@ export function gatherCandidates(logp: tf.Tensor3D, ids: tf.Tensor3D): tf.Tensor
     // one-hot by comparison (tf.oneHot needs depth >= 2)
     const oh = ids.toInt().expandDims(3).equal(tf.range(0, logp.shape[2], 1, "int32"));
     return oh.toFloat().mul(logp.expandDims(2)).sum(3) as tf.Tensor3D;
-  });
-}
-
-/**
- * Candidate statistics (d4, paper Table 11): over N positions with full next-token
- * distributions `probs[N,V]`, mean `|{v : p(v) ≥ P_min}|` and mean `Σ_{p(v) ≥ P_min} p(v)`
- * (empty sets count as size 0, mass 0). N must be ≥ 1.
- */
-export function candidateStats(
-  probs: tf.Tensor2D,
-  options: { pMin?: number } = {},
-): { meanSize: tf.Scalar; meanMass: tf.Scalar } {
-  checkShape(probs, "probs", [undefined, undefined], "[N,V]");
-  if (probs.shape[0] === 0) throw new RangeError("Invalid probs: expected at least one row");
-  const pMin = options.pMin ?? P_MIN;
-  checkFinite(pMin, "pMin");
-  return tf.tidy(() => {
-    const keep = probs.greaterEqual(pMin).toFloat();
-    return {
-      meanSize: keep.sum(1).mean() as tf.Scalar,
-      meanMass: keep.mul(probs).sum(1).mean() as tf.Scalar,
-    };
   });
 }

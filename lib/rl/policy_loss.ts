@@ -122,8 +122,33 @@ const AGGREGATIONS = {
  * A row with no valid token contributes 0 under `"sequence"` (callers check with
  * `validateMask(..., {requireRowValid})`).
  *
+ * Paper Eq. 12 (token branch), Eq. 11 (distribution branch), Eq. 14 (total).
+ *
  * @param logpNew `log π_θ(y_t|s_t)` `[B,L]` (differentiated).
  * @param candLogpNew `log π_θ(c_j|s_t)` `[B,L,K]` (differentiated), or null for no dist branch.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { policyLoss } from "./policy_loss.ts";
+ * // ρ = 1 (π_θ = π_old) ⇒ L_t = −A_t; A = [1, −2], one row of T = 2 ⇒ (−1 + 2)/2 = 0.5
+ * const lp = tf.tensor2d([[-1, -2]]);
+ * const tok = policyLoss(lp, null, { logpOld: lp, advantages: tf.tensor2d([[1, -2]]), mask: tf.tensor2d([[1, 1]]) });
+ * assertAlmostEquals((await tok.loss.data())[0]!, 0.5, 1e-6);
+ * // Eq. 11 at t = 1: one candidate, p = 0.5, Â = 1, ρ = 1 ⇒ L_Dist = (1/T) p (−Â ρ) = −0.25
+ * const c = tf.tensor3d([[[Math.log(0.5)], [Math.log(0.5)]]]);
+ * const both = policyLoss(lp, c, {
+ *   logpOld: lp,
+ *   advantages: tf.tensor2d([[1, -2]]),
+ *   mask: tf.tensor2d([[1, 1]]),
+ *   candLogpOld: c,
+ *   candAdvantages: tf.tensor3d([[[1], [1]]]),
+ *   candMask: tf.tensor3d([[[1], [0]]]),
+ *   alpha: 0.1,
+ * });
+ * assertAlmostEquals((await both.metrics.distLoss.data())[0]!, -0.25, 1e-6);
+ * assertAlmostEquals((await both.loss.data())[0]!, 0.5 + 0.1 * -0.25, 1e-6); // Eq. 14
+ * ```
  */
 export function policyLoss(
   logpNew: tf.Tensor2D,

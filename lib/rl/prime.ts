@@ -62,6 +62,25 @@ function rloo(x: tf.Tensor2D, m: tf.Tensor2D, n: number): tf.Tensor2D {
  *   returns `G_t = Σ_{i≥t} R_i`; `A = whiten(G)` (Bessel, +1e-8).
  *
  * @param logratio `ℓ` `[B,L]` (implicit PRM vs its reference). @param mask `[B,L]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { primeAdvantages } from "./prime.ts";
+ * const m = tf.tensor2d([[1, 1, 1], [1, 1, 0]]);
+ * const r = primeAdvantages(tf.tensor2d([[0.4, -0.2, 0.1], [-0.1, 0.3, 0]]), m, {
+ *   outcomes: tf.tensor1d([1, 0]),
+ *   groupSize: 2,
+ *   beta: 0.05,
+ * });
+ * // the last token carries no process reward (r_T = 0) …
+ * const pr = await r.processRewards.data();
+ * [pr[2]!, pr[4]!].forEach((x) => assertAlmostEquals(x, 0, 1e-9));
+ * // … and the advantages are the whitened returns: mean 0, unbiased variance 1 over the 5 tokens
+ * const a = Array.from(await r.advantages.data()).filter((_, i) => i !== 5);
+ * assertAlmostEquals(a.reduce((s, x) => s + x, 0), 0, 1e-5);
+ * assertAlmostEquals(a.reduce((s, x) => s + x * x, 0) / 4, 1, 1e-4);
+ * ```
  */
 export function primeAdvantages(
   logratio: tf.Tensor2D,

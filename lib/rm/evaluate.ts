@@ -87,11 +87,12 @@ export function bucketsOf(rows: readonly { bucket: string }[]): string[] {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { processBenchTable } from "./evaluate.ts";
  * // methods.md d1 worked check: oracle F1 1.0 at τ = 0.4.
  * const rows = [{ bucket: "a", label: -1 }, { bucket: "a", label: -1 }, { bucket: "a", label: 1 }, { bucket: "a", label: 0 }];
  * const t = processBenchTable(rows, [[.8, .7, .9], [.6, .4], [.9, .3, .5], [.2, .6]]);
- * t.oracle.byBucket.a; // 1
+ * assertEquals(t.oracle.byBucket.a, 1);
  * ```
  */
 export function processBenchTable(
@@ -263,11 +264,13 @@ export interface BonReport {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { bonTable } from "./evaluate.ts";
  * const problems = [{ key: "a", split: "s", samples: [
  *   { prompt: [1], response: [3], correct: 0 as const, answer: 3 },
  *   { prompt: [1], response: [4], correct: 1 as const, answer: 4 }] }];
- * bonTable(problems, { pickers: { rm: [[0.1, 0.9]] }, ns: [1, 2] }).bySplit.s!.rm!.byN; // { "1": 0, "2": 1 }
+ * const t = bonTable(problems, { pickers: { rm: [[0.1, 0.9]] }, ns: [1, 2] });
+ * assertEquals(t.bySplit.s!.rm!.byN, { "1": 0, "2": 1 });
  * ```
  */
 export function bonTable(

@@ -63,8 +63,21 @@ const WEIGHTINGS = {
 >;
 
 /**
- * Temporal weights `w[B,L]` of B6 (zero at padding; each non-empty row sums to 1).
+ * Temporal weights `w[B,L]` of B6 (paper Eq. 16–18; zero at padding; each non-empty row
+ * sums to 1): uniform `1/T`, late `2t/(T(T+1))`, early `2(T−t)/(T(T−1))`.
  * `early` with `T = 1` gives `w_1 = 1` (uniform fallback).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { temporalWeights } from "./losses.ts";
+ * const m = tf.tensor2d([[1, 1, 0], [1, 0, 0]]); // T = 2, T = 1
+ * const late = await temporalWeights(m, { weighting: "late" }).data();
+ * [1 / 3, 2 / 3, 0, 1, 0, 0].forEach((x, i) => assertAlmostEquals(late[i]!, x, 1e-6));
+ * const early = await temporalWeights(m, { weighting: "early" }).data(); // T = 1 → uniform
+ * [1, 0, 0, 1, 0, 0].forEach((x, i) => assertAlmostEquals(early[i]!, x, 1e-6));
+ * ```
  */
 export function temporalWeights(
   mask: tf.Tensor2D,
@@ -145,9 +158,16 @@ const REDUCTIONS = {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
  * import { ipvrmLoss } from "./losses.ts";
- * const { loss } = ipvrmLoss(tf.tensor2d([[0.1, -0.2]]), tf.tensor2d([[1, 1]]), { labels: tf.tensor1d([1]) });
- * // (softplus(4) + softplus(5.5)) / 2 = 4.761114
+ * // methods.md (g)1: β = 10, m = 5, ℓ = [0.1, −0.2] ⇒ v̄ = [1, −0.5]
+ * const lr = tf.tensor2d([[0.1, -0.2]]), m = tf.tensor2d([[1, 1]]);
+ * const right = ipvrmLoss(lr, m, { labels: tf.tensor1d([1]) }).loss; // (softplus(4) + softplus(5.5)) / 2
+ * assertAlmostEquals((await right.data())[0]!, 4.761114, 1e-5);
+ * const wrong = ipvrmLoss(lr, m, { labels: tf.tensor1d([0]) }).loss; // (softplus(6) + softplus(4.5)) / 2
+ * assertAlmostEquals((await wrong.data())[0]!, 5.256762, 1e-5);
+ * const late = ipvrmLoss(lr, m, { labels: tf.tensor1d([1]), weighting: "late" }).loss; // B6
+ * assertAlmostEquals((await late.data())[0]!, 5.008769, 1e-5);
  * ```
  */
 export function ipvrmLoss(
@@ -213,6 +233,16 @@ export interface ImplicitPrmLossOptions {
  *   with `m_b = 0` unless ADB margins are given; `loss = mean_b (sw_b · per_b)`.
  *
  * @param logratio `ℓ` `[B,L]`. @param mask `[B,L]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { implicitPrmLoss } from "./losses.ts";
+ * // β = 10, ℓ = [0.1, −0.2] ⇒ z = −1: correct softplus(1) = 1.313262, wrong softplus(−1) = 0.313262
+ * const lr = tf.tensor2d([[0.1, -0.2], [0.1, -0.2]]), m = tf.tensor2d([[1, 1], [1, 1]]);
+ * const { loss } = implicitPrmLoss(lr, m, { labels: tf.tensor1d([1, 0]), beta: 10 });
+ * assertAlmostEquals((await loss.data())[0]!, (1.313262 + 0.313262) / 2, 1e-5);
+ * ```
  */
 export function implicitPrmLoss(
   logratio: tf.Tensor2D,
@@ -261,6 +291,17 @@ export interface DpoLossOptions {
  * `per_pair = softplus(γ − (R_w − R_l))`, `loss = mean over pairs`.
  * Pairs are selected with one-hot products rather than `gather` (its gradient,
  * UnsortedSegmentSum, is missing on wasm).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { dpoLoss } from "./losses.ts";
+ * // β = 1: R_w = 0.3, R_l = −0.2 ⇒ softplus(−0.5) = 0.474077
+ * const lr = tf.tensor2d([[0.1, 0.2], [-0.2, 0]]), m = tf.tensor2d([[1, 1], [1, 0]]);
+ * const { loss } = dpoLoss(lr, m, { pairs: [[0, 1]], beta: 1 });
+ * assertAlmostEquals((await loss.data())[0]!, 0.474077, 1e-5);
+ * ```
  */
 export function dpoLoss(
   logratio: tf.Tensor2D,

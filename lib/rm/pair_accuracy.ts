@@ -19,8 +19,10 @@ export const NO_PAIR_ACCURACY = 0.5;
  * @param labels outcomes `[B]`, 0/1.
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { rmPairAccuracy } from "./pair_accuracy.ts";
- * rmPairAccuracy([2, 1, 0, 0], [1, 0, 1, 1], { groupSize: 2 }); // (1 + 0.5) / 2 = 0.75
+ * // group 0 ordered right (1); group 1 has no pair with different outcomes (0.5)
+ * assertEquals(rmPairAccuracy([2, 1, 0, 0], [1, 0, 1, 1], { groupSize: 2 }), (1 + 0.5) / 2);
  * ```
  */
 export function rmPairAccuracy(

@@ -24,9 +24,21 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 }
 
 /**
- * B1: `ℓ = (logp_rm − logp_ref) ⊙ M`, with the reference treated as a constant
- * (zero gradient), so RM losses built on it differentiate w.r.t. `logp_rm` only.
- * `[B,L], [B,L] (+ mask [B,L]) -> [B,L]`.
+ * Token log-ratio (methods.md B1; the `log π_φ/π_ref` inside the paper's implicit reward,
+ * Eq. 2 and 5): `ℓ = (logp_rm − logp_ref) ⊙ M`, with the reference treated as a constant
+ * (zero gradient), so RM losses built on it differentiate w.r.t. `logp_rm` only. Every site
+ * that forms `ℓ` calls this: the RM trainer, the scorer, the online RM update, the RL
+ * rescoring and its metrics. `[B,L], [B,L] (+ mask [B,L]) -> [B,L]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { logRatio } from "./prefix_values.ts";
+ * const lr = logRatio(tf.tensor2d([[-1, -2]]), tf.tensor2d([[-1.5, -1]]), { mask: tf.tensor2d([[1, 0]]) });
+ * const d = await lr.data(); // [−1 + 1.5, padding 0]
+ * [0.5, 0].forEach((x, i) => assertAlmostEquals(d[i]!, x, 1e-6));
+ * ```
  */
 export function logRatio(
   logpRm: tf.Tensor2D,
@@ -61,9 +73,13 @@ export interface PrefixValues {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
  * import { prefixValues } from "./prefix_values.ts";
- * const { values, meanValues } = prefixValues(tf.tensor2d([[0.1, -0.2]]), tf.tensor2d([[1, 1]]), { beta: 10 });
- * // values [[1, -1]], meanValues [[1, -0.5]]
+ * // methods.md (g)1: ℓ = [0.1, −0.2], β = 10 ⇒ V = [1, −1], v̄ = [1, −0.5]; padding 0
+ * const r = prefixValues(tf.tensor2d([[0.1, -0.2, 5]]), tf.tensor2d([[1, 1, 0]]), { beta: 10 });
+ * const [v, vbar] = [await r.values.data(), await r.meanValues.data()];
+ * [1, -1, 0].forEach((x, i) => assertAlmostEquals(v[i]!, x, 1e-6));
+ * [1, -0.5, 0].forEach((x, i) => assertAlmostEquals(vbar[i]!, x, 1e-6));
  * ```
  */
 export function prefixValues(
@@ -91,8 +107,19 @@ const SCORE_REDUCE = {
 } as const satisfies Record<ScoreReduce, (sum: tf.Tensor1D, count: tf.Tensor1D) => tf.Tensor1D>;
 
 /**
- * Sequence score `β Σ_t ℓ_t M_t` (`reduce: "sum"`, B3 `R(x,y)`), or `β (1/T) Σ_t ℓ_t M_t`
- * (`"mean"`; with β = 1 this is the paper's RM score, Eq. 19, B17). `[B,L] -> [B]`.
+ * Sequence score `β Σ_t ℓ_t M_t` (`reduce: "sum"`, B3 `R(x,y)`, paper Eq. 2), or
+ * `β (1/T) Σ_t ℓ_t M_t` (`"mean"`; with β = 1 this is the paper's RM score, Eq. 19, B17).
+ * `[B,L] -> [B]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { sequenceScore } from "./prefix_values.ts";
+ * const lr = tf.tensor2d([[1, 2, 9]]), m = tf.tensor2d([[1, 1, 0]]); // 9 is padding
+ * assertAlmostEquals((await sequenceScore(lr, m, { beta: 0.5 }).data())[0]!, 1.5, 1e-6);
+ * assertAlmostEquals((await sequenceScore(lr, m, { reduce: "mean" }).data())[0]!, 1.5, 1e-6);
+ * ```
  */
 export function sequenceScore(
   logratio: tf.Tensor2D,

@@ -52,9 +52,17 @@ export async function frozenCopy(model: TinyLM): Promise<TinyLM> {
  * checkpoint (lib/model/checkpoint.ts layout) instead.
  *
  * @example
- * ```ts ignore
- * import { loadPolicy } from "../pipeline/policy.ts";
- * const pair = await loadRewardModelPair(() => loadPolicy(sft, { config }));
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { createLM } from "../model/lm.ts";
+ * import { Rng } from "../prng.ts";
+ * import { loadRewardModelPair } from "./score.ts";
+ * const lm = { vocab: 5, width: 8, layers: 1, heads: 2, context: 6 };
+ * const pair = await loadRewardModelPair(() => Promise.resolve(createLM(lm, { rng: new Rng(1) })));
+ * assert(pair.rm !== pair.ref && pair.rm.variables[0] !== pair.ref.variables[0]);
+ * assertEquals(await pair.rm.variables[0]!.data(), await pair.ref.variables[0]!.data());
+ * pair.rm.dispose();
+ * pair.ref.dispose();
  * ```
  */
 export async function loadRewardModelPair(
@@ -118,12 +126,14 @@ export interface ResponseLogprobOptions {
  *
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { createLM } from "../model/lm.ts";
  * import { Rng } from "../prng.ts";
  * import { responseLogprobs } from "./score.ts";
  * const m = createLM({ vocab: 5, width: 8, layers: 1, heads: 2, context: 6 }, { rng: new Rng(1) });
  * const [lp] = await responseLogprobs(m, [{ prompt: [1], response: [3, 2] }]);
- * lp!.length; // 2
+ * assertEquals(lp!.length, 2); // one log-prob per response token
+ * assert(lp!.every((x) => x < 0 && x > -Math.log(5) * 10));
  * m.dispose();
  * ```
  */

@@ -2,11 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   candidateSetStats,
+  candidateStats,
   policyCandidateStats,
   tokenRollout,
 } from "../../lib/eval/candidate_set.ts";
 import { nextTokenLogprobs } from "../../lib/model/lm.ts";
-import { candidateStats } from "../../lib/rl/candidates.ts";
 import { Rng } from "../../lib/prng.ts";
 import { assertNoLeak, setup, TINY, tinyModel } from "../model/_setup.ts";
 
@@ -92,4 +92,23 @@ Deno.test("candidate-set statistics: errors name the argument", async () => {
   );
   m.dispose();
   assertEquals(tokenRollout({ prompt: "1+2=", tokens: [5, 2] }).response, [5, 2]);
+});
+
+Deno.test("candidateStats() reproduces a hand case (d4)", async () => {
+  // rows [0.6, 0.3, 0.1] → size 3 mass 1; [0.05, 0.05, 0.9] → size 1 mass 0.9: means 2, 0.95
+  const r = candidateStats(tf.tensor2d([[0.6, 0.3, 0.1], [0.05, 0.05, 0.9]]));
+  assertAlmostEquals((await r.meanSize.data())[0]!, 2, 1e-6);
+  assertAlmostEquals((await r.meanMass.data())[0]!, 0.95, 1e-6);
+  const r2 = candidateStats(tf.tensor2d([[0.6, 0.3, 0.1]]), { pMin: 0.5 });
+  assertAlmostEquals((await r2.meanSize.data())[0]!, 1, 1e-6);
+});
+
+Deno.test("candidateStats() checks its arguments and leaks no tensors", async () => {
+  assertThrows(
+    () => candidateStats(tf.zeros([0, 3]) as tf.Tensor2D),
+    RangeError,
+    "Invalid probs: expected at least one row",
+  );
+  const probs = tf.tensor2d([[0.5, 0.5]]);
+  await assertNoLeak(() => candidateStats(probs));
 });

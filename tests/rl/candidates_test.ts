@@ -5,12 +5,7 @@ import {
   assertEquals,
   assertThrows,
 } from "@std/assert";
-import {
-  type CandidateMode,
-  candidateSet,
-  candidateStats,
-  gatherCandidates,
-} from "../../lib/rl/candidates.ts";
+import { type CandidateMode, candidateSet, gatherCandidates } from "../../lib/rl/candidates.ts";
 import { arr, assertNoLeak, randomLogSoftmax, randomMask, Rng, t2, t3, val } from "../rm/_ref.ts";
 import { candidateSetRef } from "./_ref.ts";
 
@@ -111,15 +106,6 @@ Deno.test("gatherCandidates() reads logp at ids with a gradient w.r.t. logp", as
   assertArrayAlmostEquals(await arr(g), [[[1, 0, 1], [0, 2, 0]]]);
 });
 
-Deno.test("candidateStats() reproduces a hand case (d4)", async () => {
-  // rows [0.6, 0.3, 0.1] → size 3 mass 1; [0.05, 0.05, 0.9] → size 1 mass 0.9: means 2, 0.95
-  const r = candidateStats(t2([[0.6, 0.3, 0.1], [0.05, 0.05, 0.9]]));
-  assertAlmostEquals(await val(r.meanSize), 2, 1e-6);
-  assertAlmostEquals(await val(r.meanMass), 0.95, 1e-6);
-  const r2 = candidateStats(t2([[0.6, 0.3, 0.1]]), { pMin: 0.5 });
-  assertAlmostEquals(await val(r2.meanSize), 1, 1e-6);
-});
-
 Deno.test("candidate functions check arguments", () => {
   const logp = t3([[[-1, -2]]]), s = sampledT([[0]]), m = t2([[1]]);
   assertThrows(
@@ -142,11 +128,6 @@ Deno.test("candidate functions check arguments", () => {
     RangeError,
     "Invalid pMin",
   );
-  assertThrows(
-    () => candidateStats(tf.zeros([0, 3]) as tf.Tensor2D),
-    RangeError,
-    "Invalid probs: expected at least one row",
-  );
 });
 
 Deno.test("candidate functions leak no tensors", async () => {
@@ -156,6 +137,4 @@ Deno.test("candidate functions leak no tensors", async () => {
     await assertNoLeak(() => candidateSet(logp, { sampled: s, mask: m, mode, topK: 2 }));
   }
   await assertNoLeak(() => gatherCandidates(logp, ids));
-  const probs = t2([[0.5, 0.5]]);
-  await assertNoLeak(() => candidateStats(probs));
 });

@@ -1,9 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  assertAlmostEquals,
-  assertArrayAlmostEquals,
-  assertThrows,
-} from "@std/assert";
+import { assertAlmostEquals, assertArrayAlmostEquals, assertThrows } from "@std/assert";
 import { logRatio, prefixValues, sequenceScore, stopGradient } from "../../lib/rm/prefix_values.ts";
 import { arr, assertNoLeak, prefixValuesRef, randomMask, randomMat, Rng, t2 } from "./_ref.ts";
 
