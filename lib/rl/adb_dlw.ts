@@ -1,6 +1,6 @@
 /**
- * Adaptive decision boundary (ADB) margins and difficulty-level weights (DLW) of the online
- * RM update (methods.md B14, paper Eq. 15, Sec. 3.3). Group-level constants from verifier
+ * Adaptive Difficulty Boundary (ADB) margins and Dynamic Loss Weighting (DLW) weights of the
+ * online RM update (methods.md B14, paper Eq. 15, Sec. 3.3). Group-level constants from verifier
  * outcomes only, computed in float64 JS (conformance.md) and fed to `ipvrmLoss` as
  * `sampleMargins` / `sampleWeights`.
  * @module
@@ -57,8 +57,7 @@ export interface AdbDlw {
 }
 
 /**
- * ADB (Adaptive Difficulty Boundary) + DLW (Dynamic Loss Weighting) (B14, paper Eq. 15,
- * Sec. 3.3):
+ * ADB + DLW (B14, paper Eq. 15, Sec. 3.3):
  *
  *   `μ = mean_group r_o`, `V(x) = logit(clamp(μ, 1e-6, 1−1e-6))`,
  *   `m_b = m − V(x)` if `r_b = 1`, `m + V(x)` if `r_b = 0`  (loss `softplus(m_b − sgn_b v̄_t)`),
