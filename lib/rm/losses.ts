@@ -143,6 +143,23 @@ const REDUCTIONS = {
   (perSeq: tf.Tensor1D, lam: tf.Tensor2D, sw: tf.Tensor1D, m: tf.Tensor2D) => tf.Scalar
 >;
 
+/** The argument checks the pointwise RM losses (B4, B5/B14) share. */
+function checkPointwiseArgs(
+  logratio: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  options: { labels: tf.Tensor1D; sampleWeights?: tf.Tensor1D; sampleMargins?: tf.Tensor1D },
+): void {
+  checkShape(logratio, "logratio", [undefined, undefined], "[B,L]");
+  checkShape(mask, "mask", logratio.shape, "[B,L]");
+  const b = logratio.shape[0];
+  if (options.labels === undefined) {
+    throw new RangeError("Invalid labels: required option is missing");
+  }
+  check1d(options.labels, "labels", b);
+  check1d(options.sampleWeights, "sampleWeights", b);
+  check1d(options.sampleMargins, "sampleMargins", b);
+}
+
 /**
  * IPVRM loss (B5, paper Eq. 9; with ADB/DLW, B14 / Eq. 15):
  *
@@ -175,15 +192,8 @@ export function ipvrmLoss(
   mask: tf.Tensor2D,
   options: IpvrmLossOptions,
 ): IpvrmLoss {
-  checkShape(logratio, "logratio", [undefined, undefined], "[B,L]");
-  checkShape(mask, "mask", logratio.shape, "[B,L]");
+  checkPointwiseArgs(logratio, mask, options);
   const b = logratio.shape[0];
-  if (options.labels === undefined) {
-    throw new RangeError("Invalid labels: required option is missing");
-  }
-  check1d(options.labels, "labels", b);
-  check1d(options.sampleWeights, "sampleWeights", b);
-  check1d(options.sampleMargins, "sampleMargins", b);
   const beta = options.beta ?? IPVRM_BETA;
   const margin = options.margin ?? IPVRM_MARGIN;
   checkFinite(beta, "beta");
@@ -249,15 +259,8 @@ export function implicitPrmLoss(
   mask: tf.Tensor2D,
   options: ImplicitPrmLossOptions,
 ): { loss: tf.Scalar; metrics: { perSequence: tf.Tensor1D; score: tf.Tensor1D } } {
-  checkShape(logratio, "logratio", [undefined, undefined], "[B,L]");
-  checkShape(mask, "mask", logratio.shape, "[B,L]");
+  checkPointwiseArgs(logratio, mask, options);
   const b = logratio.shape[0];
-  if (options.labels === undefined) {
-    throw new RangeError("Invalid labels: required option is missing");
-  }
-  check1d(options.labels, "labels", b);
-  check1d(options.sampleWeights, "sampleWeights", b);
-  check1d(options.sampleMargins, "sampleMargins", b);
   const beta = options.beta ?? DPO_BETA;
   checkFinite(beta, "beta");
   return tf.tidy(() => {
