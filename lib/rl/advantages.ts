@@ -44,7 +44,7 @@ export interface GrpoOptions {
 }
 
 /**
- * GRPO outcome advantage (B10): `Â_k = (r_k − μ(x)) / max(s(x), eps)`, μ and s the mean and
+ * GRPO outcome advantage (B10; the outcome term `Â^out` of paper Eq. 13, Eq. 29): `Â_k = (r_k − μ(x)) / max(s(x), eps)`, μ and s the mean and
  * population std over each group of `groupSize` consecutive rows. `[B] -> [B]`.
  *
  * @example

@@ -9,7 +9,7 @@ import { checkGroupSize } from "../checks.ts";
 export const NO_PAIR_ACCURACY = 0.5;
 
 /**
- * Per group of `groupSize` consecutive rows, over pairs `(i<j)` with different labels, the
+ * RM pairwise accuracy (B14; paper Fig. 6 right). Per group of `groupSize` consecutive rows, over pairs `(i<j)` with different labels, the
  * fraction whose scores are ordered like the labels (a tie counts 0.5); a group with no
  * such pair counts {@linkcode NO_PAIR_ACCURACY}; mean over groups.
  *

@@ -65,7 +65,8 @@ export interface PrefixValues {
 }
 
 /**
- * B2: `V = β · cumsum_t(ℓ ⊙ M)`, `v̄ = V / max(cumsum_t(M), 1)`; both zeroed at padding
+ * Prefix values (B2; paper Eq. 5 `Q(s_t, y_t) = V(s_{t+1})`, and the `v̄_t` of Eq. 9):
+ * `V = β · cumsum_t(ℓ ⊙ M)`, `v̄ = V / max(cumsum_t(M), 1)`; both zeroed at padding
  * (methods.md leaves padding as junk; we zero it so callers may sum freely).
  *
  * @param logratio `ℓ` `[B,L]` (`logp_rm − logp_ref`, no β).
