@@ -12,7 +12,15 @@ import { Rng } from "../../lib/prng.ts";
 import { frozenCopy } from "../../lib/rm/score.ts";
 import { resolveRLConfig, type RLConfig, type RLConfigInput } from "../../lib/rl/config.ts";
 import { type RLModels } from "../../lib/rl/step.ts";
-import { type RolloutTask, testbedTask } from "../../lib/rl/_rollout.ts";
+import {
+  buildBatch,
+  type RLBatch,
+  rollout,
+  type RolloutTask,
+  selectGroups,
+  testbedTask,
+  verifyRollouts,
+} from "../../lib/rl/_rollout.ts";
 import { sampleProblems } from "../../lib/testbed/splits.ts";
 import type { Problem } from "../../lib/testbed/task.ts";
 import { CharTokenizer } from "../../lib/testbed/tokenizer.ts";
@@ -92,4 +100,21 @@ export function changed(
 
 export function numTensors(): number {
   return tf.memory().numTensors;
+}
+
+/** One rollout + filter of the policy on 11-seeded problems: a fixed batch for phase tests. */
+export async function fixedBatch(c: RLConfig, m: RLModels): Promise<RLBatch> {
+  const samples = await rollout(m.policy, problems(11, c.promptsDrawn), {
+    task: parityTask(),
+    groupSize: c.budget.groupSize,
+    rng: new Rng(5),
+    temperature: 1,
+    maxResponseTokens: c.budget.maxResponseTokens,
+    samplingBatch: 64,
+  });
+  const roll = verifyRollouts(samples, parityTask());
+  return buildBatch(
+    roll,
+    selectGroups(roll.labels, roll.truncated, { groupSize: 4, keep: c.budget.promptsPerStep }),
+  );
 }
