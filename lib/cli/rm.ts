@@ -26,15 +26,11 @@ import {
   readProcessBenchSet,
 } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
+import { resolvePipelineConfig } from "../pipeline/presets.ts";
+import { PIPELINE_PRESET_NAMES, type PipelinePreset, type SwitchPreset } from "../vocabulary.ts";
 import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
-import {
-  resolveRMConfig,
-  RM_KINDS,
-  type RMKind,
-  type SwitchPreset,
-  variantName,
-} from "../rm/config.ts";
+import { resolveRMConfig, variantName } from "../rm/config.ts";
+import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
 import type { Reduction, Weighting } from "../rm/losses.ts";
 import { disposePair } from "../rm/score.ts";
 import { getOrTrainRewardModel } from "../rm/train.ts";
@@ -96,7 +92,7 @@ export function formatBonTable(rep: BonReport): string {
 
 if (import.meta.main) {
   const args = Deno.args;
-  let kind: RMKind, preset: PresetName, switches: SwitchPreset;
+  let kind: RMKind, preset: PipelinePreset, switches: SwitchPreset;
   let weighting: Weighting | undefined,
     reduction: Reduction | undefined,
     margin: number | undefined,
@@ -105,7 +101,7 @@ if (import.meta.main) {
     const k = oneOf(args, "--rm", RM_KINDS);
     if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
     kind = k;
-    preset = oneOf(args, "--preset", PRESET_NAMES, "default")!;
+    preset = oneOf(args, "--preset", PIPELINE_PRESET_NAMES, "default")!;
     switches = oneOf(args, "--switches", ["paper", "repo"] as const, "paper")!;
     weighting = oneOf(args, "--weighting", ["uniform", "early", "late"] as const);
     reduction = oneOf(args, "--reduction", ["sequence", "token"] as const);

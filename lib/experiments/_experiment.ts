@@ -11,7 +11,7 @@ import { PaperIndex } from "../report/paper.ts";
 import { lineWithBands } from "../report/figures.ts";
 import { summarizeSteps } from "../report/stats.ts";
 import { resolveRMConfig } from "../rm/config.ts";
-import { resolveRLConfig, type RLBudget, type RLConfigInput } from "../rl/config.ts";
+import { resolveRLConfig, RL_BUDGETS, type RLConfigInput } from "../rl/config.ts";
 import {
   checkPreset,
   defaultSeeds,
@@ -280,28 +280,6 @@ export const RM_ARMS: readonly ArmSpec[] = [
 // ---------------------------------------------------------------------------------------------
 // RL grids.
 
-/**
- * The RL budget of every RL experiment, per preset, on top of `lib/rl/config.ts`'s budget
- * (shared so that 03's DistRL run is reused by 04, 05 and 07 from the cache). `default` trims the
- * 40-step budget so that the 8 RL arms x 3 seeds fit next to the RM grids in about an hour;
- * `full` keeps the library's budget.
- */
-export const RL_BUDGET: Readonly<Record<ExperimentPreset, Partial<RLBudget>>> = {
-  // Seconds per run: two steps, avg@2 on two problems per split at the start and the end.
-  smoke: { steps: 2, evalEvery: 2 },
-  // ~1-2 min per run on 2 cores: 12 steps of 16 prompts x 4 rollouts; avg@8 on 20 problems per split.
-  default: {
-    steps: 12,
-    promptsPerStep: 16,
-    miniBatchPrompts: 8,
-    rmMiniBatchPrompts: 16,
-    evalEvery: 6,
-    evalProblemsPerSplit: 20,
-  },
-  full: {},
-  gpu: {},
-};
-
 /** The resolved RL config of an arm. */
 export function resolveRlArm(
   preset: ExperimentPreset,
@@ -311,7 +289,7 @@ export function resolveRlArm(
   const o = overrides as RLConfigInput;
   return resolveRLConfig({
     ...o,
-    budget: { ...RL_BUDGET[preset], ...o.budget },
+    budget: { ...RL_BUDGETS.ablation[preset], ...o.budget },
     pipeline: pipelinePresetOf(preset),
     seed,
   });
@@ -356,7 +334,7 @@ export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
     unit: async (arm: ArmSpec, seed: number, stages: Stages): Promise<UnitOutput> => {
       const o = overridesObject(arm.overrides) as RLConfigInput;
       return rlMetrics(
-        await stages.rlRun({ ...o, budget: { ...RL_BUDGET[preset], ...o.budget } }, seed),
+        await stages.rlRun({ ...o, budget: { ...RL_BUDGETS.ablation[preset], ...o.budget } }, seed),
       );
     },
     config: (arm: ArmSpec, seed: number) =>
@@ -371,8 +349,8 @@ export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
           pipelinePresetOf(preset)
         }" }) with the RL budget ` +
         `${
-          JSON.stringify(RL_BUDGET[preset])
-        } (lib/experiments/_experiment.ts RL_BUDGET: fits the ${preset} preset's time)`,
+          JSON.stringify(RL_BUDGETS.ablation[preset])
+        } (lib/rl/config.ts RL_BUDGETS.ablation: fits the ${preset} preset's time)`,
     }),
   };
 }

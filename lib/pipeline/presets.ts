@@ -26,12 +26,7 @@ import { DEFAULT_SPLIT_CONFIG, resolveSplitConfig, type SplitConfig } from "../t
 import { answerOf, generateProblem, resolveTaskConfig, type TaskConfig } from "../testbed/task.ts";
 import { CharTokenizer } from "../testbed/tokenizer.ts";
 import { hashString, Rng } from "../prng.ts";
-
-/** The named presets (testbed.md "Presets"). */
-export type PresetName = "smoke" | "default" | "gpu";
-
-/** Every preset. */
-export const PRESET_NAMES: readonly PresetName[] = ["smoke", "default", "gpu"];
+import { PIPELINE_PRESET_NAMES, type PipelinePreset } from "../vocabulary.ts";
 
 /** One training stage (base or SFT): AdamW with linear warmup and cosine decay. */
 export interface StageConfig {
@@ -113,7 +108,7 @@ export interface EvalSetsConfig {
 /** The whole pipeline configuration. */
 export interface PipelineConfig {
   /** The preset this config was resolved from. */
-  preset: PresetName;
+  preset: PipelinePreset;
   /** Seed of the policy (initialisation, data order). */
   seed: number;
   /** The synthetic task. */
@@ -232,7 +227,7 @@ const DEFAULT_PIPELINE: PipelineConfig = {
  * reproduction (D=64, 3 layers, about 155k parameters as the testbed probe).
  * `gpu`: a bigger model and budgets for a real GPU backend.
  */
-export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = {
+export const PIPELINE_PRESETS: Readonly<Record<PipelinePreset, PipelineConfig>> = {
   smoke: deepMerge<PipelineConfig>(DEFAULT_PIPELINE, {
     preset: "smoke",
     model: { width: 32, layers: 2, heads: 2 },
@@ -365,13 +360,13 @@ export function longestSequence(
  * ```
  */
 export function resolvePipelineConfig(
-  preset: PresetName,
+  preset: PipelinePreset,
   overrides: DeepPartial<PipelineConfig> = {},
 ): PipelineConfig {
   const def = PIPELINE_PRESETS[preset];
   if (!def) {
     throw new RangeError(
-      `preset: expected one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(preset)}`,
+      `preset: expected one of ${PIPELINE_PRESET_NAMES.join(", ")}, got ${JSON.stringify(preset)}`,
     );
   }
   const c = deepMerge<PipelineConfig>(def, overrides);

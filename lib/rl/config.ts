@@ -1,8 +1,8 @@
 /**
  * Typed configuration of the RL stage (methods.md B7–B17, (c), (e); testbed.md "RL"):
  * {@linkcode RLConfig}, the switch presets {@linkcode SWITCH_PRESETS} (`paper` / `repo`,
- * one entry per methods.md (e) item), the budgets per pipeline preset
- * {@linkcode BUDGET_PRESETS} and one {@linkcode resolveRLConfig} that applies, in order:
+ * one entry per methods.md (e) item), the budgets {@linkcode RL_BUDGETS} (standalone per
+ * pipeline preset, and the experiments' ablation trims) and one {@linkcode resolveRLConfig} that applies, in order:
  * switch preset -> the method's defaults -> the caller's overrides -> the method's forced
  * switches, then checks every invariant with a message naming the field.
  *
@@ -21,19 +21,19 @@ import type { Aggregation } from "./policy_loss.ts";
 import type { CandidateMode } from "./candidates.ts";
 import type { GaeNorm } from "./advantages.ts";
 import type { DlwMode } from "./adb_dlw.ts";
+import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
+import {
+  type ExperimentPreset,
+  PIPELINE_PRESET_NAMES,
+  type PipelinePreset,
+  SWITCH_PRESET_NAMES,
+  type SwitchPreset,
+} from "../vocabulary.ts";
 
 /** RL method (module doc). */
 export type Method = "grpo" | "grpo_ipvrm" | "prime" | "distrl";
 /** Every method. */
 export const METHODS: readonly Method[] = ["grpo", "grpo_ipvrm", "prime", "distrl"];
-/** Reward model kind of the online RM (Table 6 combinations). */
-export type RmKind = "ipvrm" | "implicit_prm" | "dpo";
-/** Every RM kind. */
-export const RM_KINDS: readonly RmKind[] = ["ipvrm", "implicit_prm", "dpo"];
-/** Switch preset (methods.md (e)). */
-export type SwitchPreset = "paper" | "repo";
-/** Pipeline preset whose budget applies (testbed.md "Presets"). */
-export type PipelinePreset = "smoke" | "default" | "gpu";
 /** Reference of the log-ratio in the RM update and the TD advantages together (App. B, B14, e13). */
 export type RefChoice = "old" | "sft";
 /** When the online RM is updated relative to rescoring (B15, e14). */
@@ -203,34 +203,62 @@ const DEFAULT_BUDGET: RLBudget = {
   checkpointEvery: 5,
 };
 
-/** Budgets per pipeline preset (`smoke`: seconds, numbers meaningless but finite). */
-export const BUDGET_PRESETS: Readonly<Record<PipelinePreset, Readonly<RLBudget>>> = {
-  smoke: {
-    ...DEFAULT_BUDGET,
-    steps: 3,
-    promptsPerStep: 4,
-    miniBatchPrompts: 2,
-    rmMiniBatchPrompts: 2,
-    policyLr: 1e-3,
-    rmLr: 1e-3,
-    maxResponseTokens: 24,
-    samplingBatch: 64,
-    evalEvery: 2,
-    evalK: 2,
-    evalProblemsPerSplit: 2,
-    checkpointEvery: 1,
+/**
+ * The RL budgets, both uses in one table:
+ * - `standalone`: one whole budget per pipeline preset, what {@linkcode resolveRLConfig}
+ *   starts from (and so `deno task rl`); `smoke` runs in seconds, numbers meaningless but finite.
+ * - `ablation`: what the experiments (lib/experiments/) lay over `standalone` for every RL arm,
+ *   per experiment preset, shared so that 03's DistRL run is reused by 04, 05 and 07 from the
+ *   cache. `default` trims the 40-step budget so that the 8 RL arms x 3 seeds fit next to the
+ *   RM grids in about an hour; `full` and `gpu` keep the standalone budget.
+ */
+export const RL_BUDGETS: {
+  readonly standalone: Readonly<Record<PipelinePreset, Readonly<RLBudget>>>;
+  readonly ablation: Readonly<Record<ExperimentPreset, Readonly<Partial<RLBudget>>>>;
+} = {
+  standalone: {
+    smoke: {
+      ...DEFAULT_BUDGET,
+      steps: 3,
+      promptsPerStep: 4,
+      miniBatchPrompts: 2,
+      rmMiniBatchPrompts: 2,
+      policyLr: 1e-3,
+      rmLr: 1e-3,
+      maxResponseTokens: 24,
+      samplingBatch: 64,
+      evalEvery: 2,
+      evalK: 2,
+      evalProblemsPerSplit: 2,
+      checkpointEvery: 1,
+    },
+    default: DEFAULT_BUDGET,
+    gpu: {
+      ...DEFAULT_BUDGET,
+      steps: 200,
+      promptsPerStep: 128,
+      miniBatchPrompts: 32,
+      rmMiniBatchPrompts: 64,
+      samplingBatch: 2048,
+      evalEvery: 25,
+      evalProblemsPerSplit: 100,
+      checkpointEvery: 10,
+    },
   },
-  default: DEFAULT_BUDGET,
-  gpu: {
-    ...DEFAULT_BUDGET,
-    steps: 200,
-    promptsPerStep: 128,
-    miniBatchPrompts: 32,
-    rmMiniBatchPrompts: 64,
-    samplingBatch: 2048,
-    evalEvery: 25,
-    evalProblemsPerSplit: 100,
-    checkpointEvery: 10,
+  ablation: {
+    // Seconds per run: two steps, avg@2 on two problems per split at the start and the end.
+    smoke: { steps: 2, evalEvery: 2 },
+    // ~1-2 min per run on 2 cores: 12 steps of 16 prompts x 4 rollouts; avg@8 on 20 problems per split.
+    default: {
+      steps: 12,
+      promptsPerStep: 16,
+      miniBatchPrompts: 8,
+      rmMiniBatchPrompts: 16,
+      evalEvery: 6,
+      evalProblemsPerSplit: 20,
+    },
+    full: {},
+    gpu: {},
   },
 };
 
@@ -243,7 +271,7 @@ export interface RmHyper {
 }
 
 /** Defaults per RM kind. */
-export const RM_HYPER: Readonly<Record<RmKind, Readonly<RmHyper>>> = {
+export const RM_HYPER: Readonly<Record<RMKind, Readonly<RmHyper>>> = {
   ipvrm: { beta: 10, margin: 5 },
   implicit_prm: { beta: 0.05, margin: 0 },
   dpo: { beta: 0.05, margin: 0 },
@@ -254,7 +282,7 @@ export interface RLConfigInput {
   /** RL method. Default `"distrl"`. */
   method?: Method;
   /** RM kind; default per method (`ipvrm`; `prime`: `implicit_prm`; `grpo`: none). */
-  rm?: RmKind | null;
+  rm?: RMKind | null;
   /** Switch preset. Default `"paper"`. */
   preset?: SwitchPreset;
   /** Pipeline preset of the budget. Default `"default"`. */
@@ -273,7 +301,7 @@ export interface RLConfigInput {
 export interface RLConfig {
   method: Method;
   /** null for `grpo` (verifiable reward only). */
-  rm: RmKind | null;
+  rm: RMKind | null;
   preset: SwitchPreset;
   pipeline: PipelinePreset;
   seed: number;
@@ -298,9 +326,9 @@ interface MethodRule {
   forced: Partial<RLSwitches>;
   reason: string;
   /** Default RM kind (null = none allowed). */
-  rm: RmKind | null;
+  rm: RMKind | null;
   /** Allowed RM kinds. */
-  rms: readonly RmKind[];
+  rms: readonly RMKind[];
 }
 
 /** Method rules (module doc); each reason cites the equation. */
@@ -485,16 +513,12 @@ export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
     rmHyper: 0,
   }, "config");
   const method = choice(input.method ?? "distrl", METHODS, "method");
-  const preset = choice(input.preset ?? "paper", ["paper", "repo"] as const, "preset");
-  const pipeline = choice(
-    input.pipeline ?? "default",
-    ["smoke", "default", "gpu"] as const,
-    "pipeline",
-  );
+  const preset = choice(input.preset ?? "paper", SWITCH_PRESET_NAMES, "preset");
+  const pipeline = choice(input.pipeline ?? "default", PIPELINE_PRESET_NAMES, "pipeline");
   const seed = input.seed ?? 1;
   num(seed, "seed", { int: true, min: 1 });
   const rule = METHOD_RULES[method];
-  let rm: RmKind | null;
+  let rm: RMKind | null;
   if (input.rm === undefined) rm = rule.rm;
   else if (input.rm === null) rm = null;
   else rm = choice(input.rm, RM_KINDS, "rm");
@@ -541,7 +565,7 @@ export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
     switches.dlw = "off";
   }
   known(input.budget, DEFAULT_BUDGET, "budget");
-  const budget: RLBudget = { ...BUDGET_PRESETS[pipeline], ...input.budget };
+  const budget: RLBudget = { ...RL_BUDGETS.standalone[pipeline], ...input.budget };
   if (method === "prime" && input.budget?.rmGradClip === undefined) budget.rmGradClip = 1; // [PRIME] grad_clip 1.0
   checkBudget(budget, method);
   known(input.rmHyper, RM_HYPER.ipvrm, "rmHyper");

@@ -11,15 +11,9 @@
 import { deepMerge, type DeepPartial } from "../run/config.ts";
 import type { Reduction, Weighting } from "./losses.ts";
 import { DPO_BETA, IPVRM_BETA, IPVRM_MARGIN } from "./losses.ts";
+import type { RMKind } from "./kinds.ts";
+import type { PipelinePreset, SwitchPreset } from "../vocabulary.ts";
 
-/** Which implicit RM: DPO-RM (B3, Eq. 1–2), Implicit PRM cross-entropy (B4, Eq. 4), IPVRM (B5, Eq. 9). */
-export type RMKind = "dpo" | "implicit_prm" | "ipvrm";
-/** Every {@linkcode RMKind}, in the order tables list them. */
-export const RM_KINDS: readonly RMKind[] = ["dpo", "implicit_prm", "ipvrm"];
-/** Switch presets (methods.md (e)): the paper's text, or the authors' repository. */
-export type SwitchPreset = "paper" | "repo";
-/** Budget presets, one per pipeline preset (testbed.md "Presets"). */
-export type BudgetPreset = "smoke" | "default" | "gpu";
 /** Learning-rate schedule of the RM optimiser (paper App. C: cosine). */
 export type RMSchedule = "cosine" | "linear" | "constant";
 /**
@@ -97,7 +91,7 @@ export interface ResolvedRMConfig extends RMConfig {
   /** The effective β. */
   beta: number;
   /** The presets it was resolved from. */
-  presets: { switches: SwitchPreset; budget: BudgetPreset };
+  presets: { switches: SwitchPreset; budget: PipelinePreset };
 }
 
 /** Defaults: the paper's switches with the `default` (CPU) budget. */
@@ -151,7 +145,7 @@ export const BUDGET_PRESETS = {
   default: { train: { epochs: 5, lr: 1e-4, batchSize: 16 } },
   // A bigger model on a GPU backend: the paper's batch 64, same lr scale.
   gpu: { train: { epochs: 5, lr: 1e-4, batchSize: 64, scoreBatch: 256, evalMaxRows: 1024 } },
-} as const satisfies Record<BudgetPreset, DeepPartial<RMConfig>>;
+} as const satisfies Record<PipelinePreset, DeepPartial<RMConfig>>;
 
 /** Invalid RM configuration; the message names the field. */
 export class RMConfigError extends Error {
@@ -192,7 +186,7 @@ function num(
 }
 
 /** Preset selection of {@linkcode resolveRMConfig}: a budget name (paper switches) or both names. */
-export type RMPreset = BudgetPreset | { budget: BudgetPreset; switches?: SwitchPreset };
+export type RMPreset = PipelinePreset | { budget: PipelinePreset; switches?: SwitchPreset };
 
 /**
  * Resolves a config: defaults, then the switch preset, then the budget preset, then `overrides`;

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import {
-  BUDGET_PRESETS,
   resolveRLConfig,
+  RL_BUDGETS,
   RLConfigError,
   SWITCH_PRESETS,
   variantName,
@@ -75,7 +75,7 @@ Deno.test("resolveRLConfig(): each method's forced and default switches", async 
 });
 
 Deno.test("resolveRLConfig(): budgets per pipeline preset", () => {
-  assertEquals(resolveRLConfig({ pipeline: "smoke" }).budget, { ...BUDGET_PRESETS.smoke });
+  assertEquals(resolveRLConfig({ pipeline: "smoke" }).budget, { ...RL_BUDGETS.standalone.smoke });
   assertEquals(resolveRLConfig({ pipeline: "gpu", budget: { steps: 7 } }).budget.steps, 7);
 });
 

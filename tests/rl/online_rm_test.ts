@@ -10,7 +10,7 @@ import {
   rmLossFn,
   rmSampleConstants,
 } from "../../lib/rl/online_rm.ts";
-import type { RmKind } from "../../lib/rl/config.ts";
+import type { RMKind } from "../../lib/rm/kinds.ts";
 import { changed, LM, numTensors, setup, weightsOf } from "./_rl_setup.ts";
 
 await setup();
@@ -32,7 +32,7 @@ function fixture(seed: number) {
 }
 
 function opts(
-  kind: RmKind,
+  kind: RMKind,
   logpRef: tf.Tensor2D,
   labels: number[],
   over: Partial<OnlineRmOptions> = {},
