@@ -57,7 +57,7 @@ Deno.test("resolvePipelineConfig() errors name the field", () => {
   assertThrows(
     () => resolvePipelineConfig("big" as never),
     RangeError,
-    "preset: expected one of smoke, default, gpu",
+    'preset: expected one of "smoke", "default", "gpu"',
   );
 });
 
