@@ -23,13 +23,7 @@ import type { CandidateMode } from "./candidates.ts";
 import type { GaeNorm } from "./advantages.ts";
 import type { DlwMode } from "./adb_dlw.ts";
 import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
-import {
-  type ExperimentPreset,
-  PIPELINE_PRESET_NAMES,
-  type PipelinePreset,
-  SWITCH_PRESET_NAMES,
-  type SwitchPreset,
-} from "../vocabulary.ts";
+import type { ExperimentPreset, PipelinePreset, SwitchPreset } from "../vocabulary.ts";
 
 /** RL method (module doc). */
 export type Method = "grpo" | "grpo_ipvrm" | "prime" | "distrl";
