@@ -20,7 +20,7 @@ import { formatRunId } from "../run/run_id.ts";
 import { buildAvgSet, readAvgSet } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
 import { resolvePipelineConfig } from "../pipeline/presets.ts";
-import { PIPELINE_PRESET_NAMES, type PipelinePreset } from "../vocabulary.ts";
+import { PIPELINE_PRESET_NAMES, type PipelinePreset, SWITCH_PRESET_NAMES } from "../vocabulary.ts";
 import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
 import { resolveRMConfig } from "../rm/config.ts";
 import { getOrTrainRewardModel } from "../rm/train.ts";
@@ -63,7 +63,7 @@ export function parseArgs(
   const input: RLConfigInput = {
     method,
     pipeline: oneOf(args, "--preset", PIPELINE_PRESET_NAMES) ?? "default",
-    preset: oneOf(args, "--switches", ["paper", "repo"] as const) ?? "paper",
+    preset: oneOf(args, "--switches", SWITCH_PRESET_NAMES) ?? "paper",
     seed: numberArg(args, "--seed", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1") ?? 1,
     switches,
     ...(steps !== undefined ? { budget: { steps } } : {}),

@@ -27,7 +27,12 @@ import {
 } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
 import { resolvePipelineConfig } from "../pipeline/presets.ts";
-import { PIPELINE_PRESET_NAMES, type PipelinePreset, type SwitchPreset } from "../vocabulary.ts";
+import {
+  PIPELINE_PRESET_NAMES,
+  type PipelinePreset,
+  SWITCH_PRESET_NAMES,
+  type SwitchPreset,
+} from "../vocabulary.ts";
 import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
 import { resolveRMConfig, variantName } from "../rm/config.ts";
 import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
@@ -102,7 +107,7 @@ if (import.meta.main) {
     if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
     kind = k;
     preset = oneOf(args, "--preset", PIPELINE_PRESET_NAMES, "default")!;
-    switches = oneOf(args, "--switches", ["paper", "repo"] as const, "paper")!;
+    switches = oneOf(args, "--switches", SWITCH_PRESET_NAMES, "paper")!;
     weighting = oneOf(args, "--weighting", ["uniform", "early", "late"] as const);
     reduction = oneOf(args, "--reduction", ["sequence", "token"] as const);
     margin = numberArg(args, "--margin", (n) => Number.isFinite(n) && n >= 0, "a number >= 0");
