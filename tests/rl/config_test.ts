@@ -144,3 +144,9 @@ Deno.test("resolveRLConfig() errors name the field and what was expected", async
     await t.step(name, () => void assertThrows(() => resolveRLConfig(input), RLConfigError, msg));
   }
 });
+
+Deno.test("RL_BUDGETS names both uses: standalone runs and the experiments' ablation trims", () => {
+  assertEquals(RL_BUDGETS.standalone.default.steps, 40); // `deno task rl`
+  assertEquals(RL_BUDGETS.ablation.default.steps, 12); // lib/experiments/ RL arms
+  assertEquals(RL_BUDGETS.ablation.full, {}); // full keeps the standalone budget
+});
