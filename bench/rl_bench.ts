@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackendFromArgs } from "../lib/backend.ts";
 import { createLM, exportWeights, importWeights } from "../lib/model/lm.ts";
 import { Rng } from "../lib/prng.ts";
+import type { PipelinePreset } from "../lib/vocabulary.ts";
 import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";
 import { resolveRLConfig, type RLConfig } from "../lib/rl/config.ts";
 import { type RLModels, updateOnBatch } from "../lib/rl/step.ts";
@@ -71,7 +72,7 @@ interface Workload {
  * printing one JSON line each (and returning them), then the ratio lines.
  */
 export async function rlStepBench(
-  options: { preset?: "smoke" | "default"; reps?: number } = {},
+  options: { preset?: Exclude<PipelinePreset, "gpu">; reps?: number } = {},
 ): Promise<Record<string, unknown>[]> {
   const preset = options.preset ?? "default";
   const reps = options.reps ?? 3;
@@ -180,7 +181,7 @@ if (import.meta.main) {
   };
   await initBackendFromArgs(Deno.args, { log: () => {} });
   await rlStepBench({
-    preset: (arg("--preset") ?? "default") as "smoke" | "default",
+    preset: (arg("--preset") ?? "default") as Exclude<PipelinePreset, "gpu">,
     reps: Number(arg("--reps") ?? 3),
   });
   Deno.exit(0); // wasm worker threads would keep the process alive

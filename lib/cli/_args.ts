@@ -3,6 +3,7 @@
  * with errors that name the flag, what was expected and what came.
  * @module
  */
+import { check, is } from "../schema.ts";
 
 /** The value of flag `name` (`--name v` or `--name=v`), or undefined. */
 export function argValue(args: readonly string[], name: string): string | undefined {
@@ -23,27 +24,22 @@ export function oneOf<T extends string>(
 ): T | undefined {
   const v = argValue(args, name);
   if (v === undefined) return dflt;
-  if (!allowed.includes(v as T)) {
-    throw new RangeError(
-      `Invalid ${name}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
-    );
-  }
+  check(v, is.oneOf(allowed), name);
   return v as T;
 }
 
-/** Flag `name` as a number accepted by `check` (described by `what`), or undefined. */
+/** Flag `name` as a number accepted by `accept` (described by `what`), or undefined. */
 export function numberArg(
   args: readonly string[],
   name: string,
-  check: (n: number) => boolean,
+  accept: (n: number) => boolean,
   what: string,
 ): number | undefined {
   const v = argValue(args, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!check(n)) {
-    throw new RangeError(`Invalid ${name}: expected ${what}, got ${JSON.stringify(v)}`);
-  }
+  // The message shows the flag's text as typed ("two"), not the number it parsed to (NaN).
+  check(v, is.check(() => accept(n), what), name);
   return n;
 }
 

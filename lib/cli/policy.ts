@@ -18,7 +18,8 @@ import {
   buildSftEval,
 } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
+import { resolvePipelineConfig } from "../pipeline/presets.ts";
+import { PIPELINE_PRESET_NAMES, type PipelinePreset } from "../vocabulary.ts";
 import { buildRmData } from "../pipeline/rm_data.ts";
 import { argValue } from "./_args.ts";
 
@@ -41,10 +42,12 @@ async function stage(name: string, fn: () => Promise<Artifact>): Promise<Artifac
 
 if (import.meta.main) {
   const args = Deno.args;
-  const preset = (argValue(args, "--preset") ?? "smoke") as PresetName;
-  if (!PRESET_NAMES.includes(preset)) {
+  const preset = (argValue(args, "--preset") ?? "smoke") as PipelinePreset;
+  if (!PIPELINE_PRESET_NAMES.includes(preset)) {
     console.error(
-      `Invalid --preset: expected one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(preset)}`,
+      `Invalid --preset: expected one of ${PIPELINE_PRESET_NAMES.join(", ")}, got ${
+        JSON.stringify(preset)
+      }`,
     );
     Deno.exit(2);
   }

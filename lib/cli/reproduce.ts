@@ -20,12 +20,9 @@
  * verdicts.
  * @module
  */
-import {
-  EXPERIMENT_PRESETS,
-  type ExperimentPreset,
-  figuresRoot,
-  resultsRoot,
-} from "../experiments/_runner.ts";
+import { figuresRoot, resultsRoot } from "../experiments/_runner.ts";
+import { EXPERIMENT_PRESET_NAMES, type ExperimentPreset } from "../vocabulary.ts";
+import { argValue, oneOf } from "./_args.ts";
 import { expectedSeconds, selectExperiments } from "../experiments/_registry.ts";
 import { Stages } from "../experiments/_stages.ts";
 import { defaultSeeds } from "../experiments/_runner.ts";
@@ -49,15 +46,6 @@ export interface ReproduceArgs {
   backend: BackendName;
   /** A child of `--jobs`: the parent built the shared stages (only the ETA reads it). */
   child: boolean;
-}
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === name) return args[i + 1];
-    if (a.startsWith(name + "=")) return a.slice(name.length + 1);
-  }
-  return undefined;
 }
 
 /**
@@ -88,14 +76,7 @@ export function parseReproduceArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = processEnv(),
 ): ReproduceArgs {
-  const preset = (argValue(args, "--preset") ?? "default") as ExperimentPreset;
-  if (!EXPERIMENT_PRESETS.includes(preset)) {
-    throw new RangeError(
-      `Invalid --preset: expected one of ${EXPERIMENT_PRESETS.join(", ")}, got ${
-        JSON.stringify(preset)
-      }`,
-    );
-  }
+  const preset: ExperimentPreset = oneOf(args, "--preset", EXPERIMENT_PRESET_NAMES, "default")!;
   const only = (argValue(args, "--only") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const seedsArg = argValue(args, "--seeds");
   let seeds: number[] | undefined;

@@ -19,7 +19,8 @@ import { formatDuration } from "../run/progress.ts";
 import { formatRunId } from "../run/run_id.ts";
 import { buildAvgSet, readAvgSet } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
+import { resolvePipelineConfig } from "../pipeline/presets.ts";
+import { PIPELINE_PRESET_NAMES, type PipelinePreset, SWITCH_PRESET_NAMES } from "../vocabulary.ts";
 import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
 import { resolveRMConfig } from "../rm/config.ts";
 import { getOrTrainRewardModel } from "../rm/train.ts";
@@ -31,10 +32,9 @@ import {
   resolveRLConfig,
   type RLConfigInput,
   type RLSwitches,
-  RM_KINDS,
-  type RmKind,
   variantName,
 } from "../rl/config.ts";
+import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
 import { runRL } from "../rl/run.ts";
 import type { EvalSet } from "../rl/_eval.ts";
 import { argValue, numberArg, oneOf } from "./_args.ts";
@@ -62,13 +62,13 @@ export function parseArgs(
   const steps = numberArg(args, "--steps", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1");
   const input: RLConfigInput = {
     method,
-    pipeline: oneOf(args, "--preset", PRESET_NAMES) ?? "default",
-    preset: oneOf(args, "--switches", ["paper", "repo"] as const) ?? "paper",
+    pipeline: oneOf(args, "--preset", PIPELINE_PRESET_NAMES) ?? "default",
+    preset: oneOf(args, "--switches", SWITCH_PRESET_NAMES) ?? "paper",
     seed: numberArg(args, "--seed", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1") ?? 1,
     switches,
     ...(steps !== undefined ? { budget: { steps } } : {}),
   };
-  const rm = oneOf(args, "--rm", RM_KINDS) as RmKind | undefined;
+  const rm = oneOf(args, "--rm", RM_KINDS) as RMKind | undefined;
   if (rm) input.rm = rm;
   return { input, variantTags: tags };
 }
@@ -84,7 +84,7 @@ if (import.meta.main) {
     console.error((e as Error).message);
     Deno.exit(2);
   }
-  const preset = config.pipeline as PresetName;
+  const preset = config.pipeline as PipelinePreset;
   // The RM data and the offline RM of this seed: the same artifacts as `deno task rm --seed S`
   // and the experiments' (seed 1 = the preset's own RM data).
   const pipeline = resolvePipelineConfig(

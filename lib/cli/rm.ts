@@ -26,15 +26,16 @@ import {
   readProcessBenchSet,
 } from "../pipeline/eval_sets.ts";
 import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
-import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
+import { resolvePipelineConfig } from "../pipeline/presets.ts";
 import {
-  resolveRMConfig,
-  RM_KINDS,
-  type RMKind,
+  PIPELINE_PRESET_NAMES,
+  type PipelinePreset,
+  SWITCH_PRESET_NAMES,
   type SwitchPreset,
-  variantName,
-} from "../rm/config.ts";
+} from "../vocabulary.ts";
+import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
+import { resolveRMConfig, variantName } from "../rm/config.ts";
+import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
 import type { Reduction, Weighting } from "../rm/losses.ts";
 import { disposePair } from "../rm/score.ts";
 import { getOrTrainRewardModel } from "../rm/train.ts";
@@ -96,7 +97,7 @@ export function formatBonTable(rep: BonReport): string {
 
 if (import.meta.main) {
   const args = Deno.args;
-  let kind: RMKind, preset: PresetName, switches: SwitchPreset;
+  let kind: RMKind, preset: PipelinePreset, switches: SwitchPreset;
   let weighting: Weighting | undefined,
     reduction: Reduction | undefined,
     margin: number | undefined,
@@ -105,8 +106,8 @@ if (import.meta.main) {
     const k = oneOf(args, "--rm", RM_KINDS);
     if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
     kind = k;
-    preset = oneOf(args, "--preset", PRESET_NAMES, "default")!;
-    switches = oneOf(args, "--switches", ["paper", "repo"] as const, "paper")!;
+    preset = oneOf(args, "--preset", PIPELINE_PRESET_NAMES, "default")!;
+    switches = oneOf(args, "--switches", SWITCH_PRESET_NAMES, "paper")!;
     weighting = oneOf(args, "--weighting", ["uniform", "early", "late"] as const);
     reduction = oneOf(args, "--reduction", ["sequence", "token"] as const);
     margin = numberArg(args, "--margin", (n) => Number.isFinite(n) && n >= 0, "a number >= 0");

@@ -4,6 +4,7 @@
  * was expected and what came.
  * @module
  */
+import { check, is, type Rule, show } from "../schema.ts";
 
 /** Bad input to an op; the message starts with the argument's name. */
 export class ArgError extends Error {
@@ -13,20 +14,14 @@ export class ArgError extends Error {
 /** An op's `args` object. */
 export type Args = Record<string, unknown>;
 
-function show(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v); // JSON would print null
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 60 ? s.slice(0, 57) + "..." : s;
-}
-
 function where(path: number[]): string {
   return path.map((i) => `[${i}]`).join("");
+}
+
+/** Checks `v` against `rule` as argument `name` (conformance.md: messages start with the name). */
+function checked<T>(v: unknown, rule: Rule, name: string): T {
+  check(v, rule, name, { error: ArgError, prefix: "" });
+  return v as T;
 }
 
 /** The value of `name`, or `def` when absent (`undefined`); throws when required and absent. */
@@ -41,11 +36,7 @@ function raw(args: Args, name: string, def?: unknown): unknown {
 
 /** A finite number. */
 export function num(args: Args, name: string, def?: number): number {
-  const v = raw(args, name, def);
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new ArgError(`${name}: expected a finite number, got ${show(v)}`);
-  }
-  return v;
+  return checked(raw(args, name, def), is.number(), name);
 }
 
 /** A finite number or null (null = off). */
@@ -57,18 +48,12 @@ export function numOrNull(args: Args, name: string): number | null {
 
 /** An integer >= min. */
 export function int(args: Args, name: string, def?: number, min = 1): number {
-  const v = raw(args, name, def);
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new ArgError(`${name}: expected an integer >= ${min}, got ${show(v)}`);
-  }
-  return v;
+  return checked(raw(args, name, def), is.integer({ min }), name);
 }
 
 /** A boolean. */
 export function bool(args: Args, name: string, def?: boolean): boolean {
-  const v = raw(args, name, def);
-  if (typeof v !== "boolean") throw new ArgError(`${name}: expected true or false, got ${show(v)}`);
-  return v;
+  return checked(raw(args, name, def), is.boolean(), name);
 }
 
 /** One of `choices`. */
@@ -78,13 +63,7 @@ export function choice<T extends string>(
   choices: readonly T[],
   def?: T,
 ): T {
-  const v = raw(args, name, def);
-  if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) {
-    throw new ArgError(
-      `${name}: expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${show(v)}`,
-    );
-  }
-  return v as T;
+  return checked(raw(args, name, def), is.oneOf(choices), name);
 }
 
 /**

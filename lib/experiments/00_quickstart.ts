@@ -8,20 +8,18 @@ import { scatter } from "../report/figures.ts";
 import { disposePair, scoreSequences } from "../rm/score.ts";
 import {
   type ArmSpec,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type NamedFigure,
-  rmGrid,
-  runExperiment,
   type Stages,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitOutput, UnitRecord } from "./_runner.ts";
+import type { RMConfig } from "../rm/config.ts";
+import type { UnitOutput, UnitRecord } from "./_runner.ts";
 
 const ID = "00_quickstart";
-const ARMS: readonly ArmSpec[] = [{ name: "ipvrm", label: "IPVRM", overrides: [] }];
+const ARMS: readonly ArmSpec<RMConfig>[] = [{ name: "ipvrm", label: "IPVRM", overrides: [] }];
 
-async function unit(arm: ArmSpec, seed: number, stages: Stages): Promise<UnitOutput> {
+async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> {
   const data = await stages.rmData(seed); // sampled from the SFT policy and verified (pipeline step 2)
   const rm = await stages.rewardModel({}, seed);
   try {
@@ -76,7 +74,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 00 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Does every stage run: SFT policy, sampling, verification, RM training and scoring a trace?",
@@ -85,27 +83,21 @@ export const experiment: Experiment = {
     source: "methods.md (a), after arXiv 2604.13197v2 Sec. 3",
     tables: [],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rmGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "Quickstart: the SFT policy's accuracy on the RM prompts",
-      arms: [...ARMS],
-      unit,
-      config: rmGrid(preset, ARMS).config,
-      diff: rmGrid(preset, ARMS).diff,
-      claims: [],
-      extra: [{
-        arm: "ipvrm",
-        label: "SFT policy",
-        metric: "sft/accuracy_on_rm_prompts",
-        metricLabel: "accuracy at T=1 on mixed RM prompts (%)",
-      }],
-      figures,
-      yTitle: "%",
-    }, { ...options, seeds: options.seeds ?? [1] }),
-};
+  grid: "rm",
+  arms: ARMS,
+  caption: "Quickstart: the SFT policy's accuracy on the RM prompts",
+  unit,
+  claims: [],
+  extra: [{
+    arm: "ipvrm",
+    label: "SFT policy",
+    metric: "sft/accuracy_on_rm_prompts",
+    metricLabel: "accuracy at T=1 on mixed RM prompts (%)",
+  }],
+  figures,
+  yTitle: "%",
+  seeds: [1],
+});
 
 /** Runs the quickstart. */
 export const run = experiment.run;

@@ -7,17 +7,12 @@
  * @module
  */
 import {
-  type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   RM_ARMS,
-  rmGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset } from "./_runner.ts";
 
 const ID = "01_reward_models";
 const Q = "Qwen3-0.6B";
@@ -122,7 +117,7 @@ function extraRows(): ExtraRow[] {
 }
 
 /** Experiment 01 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Does IPVRM localise first errors (ProcessBench-analogue F1) and rank best-of-N samples better than DPO-RM and Implicit PRM?",
@@ -132,20 +127,14 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 4.2.1, Tables 1 and 2",
     tables: [1, 2],
   },
-  arms: (_preset: ExperimentPreset): ArmSpec[] => [...RM_ARMS],
-  configDiff: (preset) => rmGrid(preset, RM_ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption:
-        "RMs on the ProcessBench analogue (process-level, oracle threshold) and best-of-N, ours beside Tables 1-2 (Qwen3-0.6B)",
-      arms: [...RM_ARMS],
-      ...rmGrid(preset, RM_ARMS),
-      claims: CLAIMS,
-      extra: extraRows(),
-      yTitle: "F1 / accuracy (%)",
-    }, options),
-};
+  grid: "rm",
+  arms: RM_ARMS,
+  caption:
+    "RMs on the ProcessBench analogue (process-level, oracle threshold) and best-of-N, ours beside Tables 1-2 (Qwen3-0.6B)",
+  claims: CLAIMS,
+  extra: extraRows(),
+  yTitle: "F1 / accuracy (%)",
+});
 
 /** Runs experiment 01. */
 export const run = experiment.run;

@@ -6,27 +6,23 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
-  rmGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset } from "./_runner.ts";
+import type { RMConfig } from "../rm/config.ts";
 
 const ID = "02_temporal_weighting";
 const Q = "Qwen3-0.6B";
 
 /** Uniform (the base), early and late weighting of the per-prefix losses. */
-export const ARMS: readonly ArmSpec[] = [
+export const ARMS: readonly ArmSpec<RMConfig>[] = [
   { name: "uniform", label: "IPVRM", overrides: [] },
   {
     name: "early",
     label: "IPVRM_early",
     overrides: [{
-      path: "ipvrm.weighting",
-      value: "early",
+      set: { ipvrm: { weighting: "early" } },
       reason: "Eq. 17: w_t decreasing in t (Table 3/4 IPVRM_early)",
     }],
   },
@@ -34,8 +30,7 @@ export const ARMS: readonly ArmSpec[] = [
     name: "late",
     label: "IPVRM_late",
     overrides: [{
-      path: "ipvrm.weighting",
-      value: "late",
+      set: { ipvrm: { weighting: "late" } },
       reason: "Eq. 18: w_t increasing in t (Table 3/4 IPVRM_late)",
     }],
   },
@@ -89,7 +84,7 @@ const EXTRA: ExtraRow[] = ARMS.flatMap((a) =>
 );
 
 /** Experiment 02 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Does weighting early prefixes help error localisation, and weighting late prefixes help best-of-N, relative to IPVRM's uniform weighting?",
@@ -99,19 +94,13 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 4.2.2, Tables 3 and 4",
     tables: [3, 4],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rmGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "IPVRM temporal weighting, ours beside Tables 3-4 (Qwen3-0.6B)",
-      arms: [...ARMS],
-      ...rmGrid(preset, ARMS),
-      claims: CLAIMS,
-      extra: EXTRA,
-      yTitle: "F1 / accuracy (%)",
-    }, options),
-};
+  grid: "rm",
+  arms: ARMS,
+  caption: "IPVRM temporal weighting, ours beside Tables 3-4 (Qwen3-0.6B)",
+  claims: CLAIMS,
+  extra: EXTRA,
+  yTitle: "F1 / accuracy (%)",
+});
 
 /** Runs experiment 02. */
 export const run = experiment.run;

@@ -6,37 +6,33 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   type NamedFigure,
   RL_METHOD_ARMS,
   rlCurves,
-  rlGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
+import type { RLConfigInput } from "../rl/config.ts";
+import type { UnitRecord } from "./_runner.ts";
 
 const ID = "03_main_rl";
 
 /** Table 6's other reward models: GRPO and DistRL, each with DPO-RM and with Implicit PRM online. */
-export const TABLE6_ARMS: readonly ArmSpec[] = [
+export const TABLE6_ARMS: readonly ArmSpec<RLConfigInput>[] = ([
   ["dpo", "DPO-RM"],
   ["implicit_prm", "Implicit PRM"],
-].flatMap(([rm, rmLabel]) => [
+] as const).flatMap(([rm, rmLabel]): ArmSpec<RLConfigInput>[] => [
   {
     name: `grpo_${rm}`,
     label: `GRPO w/ ${rmLabel}`,
     overrides: [
       {
-        path: "method",
-        value: "grpo_ipvrm",
+        set: { method: "grpo_ipvrm" },
         reason: `Table 6 'GRPO w/ ${rmLabel}': GAE over TD, alpha 0`,
       },
       {
-        path: "rm",
-        value: rm,
+        set: { rm },
         reason: `Table 6: ${rmLabel} as the online RM (same update pipeline)`,
       },
     ],
@@ -46,8 +42,7 @@ export const TABLE6_ARMS: readonly ArmSpec[] = [
     label: `DistRL w/ ${rmLabel}`,
     overrides: [
       {
-        path: "rm",
-        value: rm,
+        set: { rm },
         reason: `Table 6 'DistRL w/ ${rmLabel}': ${rmLabel} as the online RM`,
       },
     ],
@@ -55,7 +50,7 @@ export const TABLE6_ARMS: readonly ArmSpec[] = [
 ]);
 
 /** Every arm of 03: Table 5's methods, then Table 6's reward-model rows. */
-export const ARMS: readonly ArmSpec[] = [...RL_METHOD_ARMS, ...TABLE6_ARMS];
+export const ARMS: readonly ArmSpec<RLConfigInput>[] = [...RL_METHOD_ARMS, ...TABLE6_ARMS];
 const Q = "Qwen3-0.6B";
 const SPLITS = [["aime", "AIME"], ["math500", "MATH-500"], ["minerva", "Minerva-Math"], [
   "olympiadbench",
@@ -175,7 +170,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 03 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rl"> = defineExperiment({
   id: ID,
   question:
     "Does DistRL with IPVRM reach a higher avg@8 than GRPO (verifiable reward), PRIME and GRPO with IPVRM?",
@@ -185,23 +180,17 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 4.3, Tables 5-7, Fig. 6",
     tables: [5, 6, 7],
   },
-  arms: (_preset: ExperimentPreset): ArmSpec[] => [...ARMS],
-  configDiff: (preset) => rlGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption:
-        "RL methods: final avg@8 per split, ours beside Table 5 (Qwen3-0.6B); RM x optimiser beside Table 6; RM score and verifier accuracy beside Table 7",
-      arms: [...ARMS],
-      ...rlGrid(preset, ARMS),
-      claims: [...CLAIMS, ...TABLE6_CLAIMS],
-      extra: EXTRA,
-      figures,
-      yTitle: "value",
-      note:
-        "Table 7's RM scores are the paper's Eq. 19 on its own RM scale; ours are on the testbed RM's scale, so compare signs only.",
-    }, options),
-};
+  grid: "rl",
+  arms: ARMS,
+  caption:
+    "RL methods: final avg@8 per split, ours beside Table 5 (Qwen3-0.6B); RM x optimiser beside Table 6; RM score and verifier accuracy beside Table 7",
+  claims: [...CLAIMS, ...TABLE6_CLAIMS],
+  extra: EXTRA,
+  figures,
+  yTitle: "value",
+  note:
+    "Table 7's RM scores are the paper's Eq. 19 on its own RM scale; ours are on the testbed RM's scale, so compare signs only.",
+});
 
 /** Runs experiment 03. */
 export const run = experiment.run;

@@ -6,34 +6,30 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type NamedFigure,
   rlCurves,
-  rlGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
+import type { RLConfigInput } from "../rl/config.ts";
+import type { UnitRecord } from "./_runner.ts";
 
 const ID = "04_online_update";
 
 /** DistRL with IPVRM, with / without ADB+DLW, and with Implicit PRM without them (Table 8 rows). */
-export const ARMS: readonly ArmSpec[] = [
+export const ARMS: readonly ArmSpec<RLConfigInput>[] = [
   { name: "adb_dlw", label: "IPVRM w/ ADB/DLW", overrides: [] },
   {
     name: "no_adb_dlw",
     label: "IPVRM w/o ADB/DLW",
     overrides: [
       {
-        path: "switches.adb",
-        value: false,
+        set: { switches: { adb: false } },
         reason:
           "Table 8 'IPVRM w/o ADB/DLW': no adaptive difficulty boundary (Eq. 15 margin m only)",
       },
       {
-        path: "switches.dlw",
-        value: "off",
+        set: { switches: { dlw: "off" } },
         reason: "Table 8 'IPVRM w/o ADB/DLW': no dynamic loss weighting",
       },
     ],
@@ -43,12 +39,11 @@ export const ARMS: readonly ArmSpec[] = [
     label: "Implicit PRM w/o ADB/DLW",
     overrides: [
       {
-        path: "rm",
-        value: "implicit_prm",
+        set: { rm: "implicit_prm" },
         reason: "Table 8 'Implicit PRM w/o ADB/DLW': the same DistRL pipeline with Implicit PRM",
       },
-      { path: "switches.adb", value: false, reason: "Table 8: w/o ADB/DLW" },
-      { path: "switches.dlw", value: "off", reason: "Table 8: w/o ADB/DLW" },
+      { set: { switches: { adb: false } }, reason: "Table 8: w/o ADB/DLW" },
+      { set: { switches: { dlw: "off" } }, reason: "Table 8: w/o ADB/DLW" },
     ],
   },
 ];
@@ -105,7 +100,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 04 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rl"> = defineExperiment({
   id: ID,
   question:
     "Do balanced online RM updates (ADB + DLW) improve DistRL, and is IPVRM a better online RM than Implicit PRM?",
@@ -115,19 +110,13 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 4.3.2, Table 8, Fig. 6",
     tables: [8],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rlGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "Online RM update with / without ADB+DLW, ours beside Table 8 (Qwen3-0.6B)",
-      arms: [...ARMS],
-      ...rlGrid(preset, ARMS),
-      claims: CLAIMS,
-      figures,
-      yTitle: "value",
-    }, options),
-};
+  grid: "rl",
+  arms: ARMS,
+  caption: "Online RM update with / without ADB+DLW, ours beside Table 8 (Qwen3-0.6B)",
+  claims: CLAIMS,
+  figures,
+  yTitle: "value",
+});
 
 /** Runs experiment 04. */
 export const run = experiment.run;

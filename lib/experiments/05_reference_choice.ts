@@ -6,16 +6,14 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   type NamedFigure,
   rlCurves,
-  rlGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
+import type { RLConfigInput } from "../rl/config.ts";
+import type { UnitRecord } from "./_runner.ts";
 
 const ID = "05_reference_choice";
 const Q = "Qwen3-0.6B";
@@ -25,14 +23,13 @@ const SPLITS = [["aime", "AIME"], ["math500", "MATH-500"], ["minerva", "Minerva-
 ], ["amc", "AMC"]] as const;
 
 /** Behaviour policy (the base, Sec. 3.2) vs the SFT model as the reference. */
-export const ARMS: readonly ArmSpec[] = [
+export const ARMS: readonly ArmSpec<RLConfigInput>[] = [
   { name: "old", label: "Behavior Policy", overrides: [] },
   {
     name: "sft",
     label: "SFT Model",
     overrides: [{
-      path: "switches.ref",
-      value: "sft",
+      set: { switches: { ref: "sft" } },
       reason:
         "App. B / Table 9 'SFT Model': pi_ref fixed to the initial supervised fine-tuned policy",
     }],
@@ -78,7 +75,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 05 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rl"> = defineExperiment({
   id: ID,
   question:
     "Does measuring DistRL's log-ratio against the behaviour policy beat measuring it against the fixed SFT policy?",
@@ -88,20 +85,14 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, App. B, Table 9",
     tables: [9],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rlGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "Reference choice for DistRL, ours beside Table 9 (Qwen3-0.6B)",
-      arms: [...ARMS],
-      ...rlGrid(preset, ARMS),
-      claims: CLAIMS,
-      extra: EXTRA,
-      figures,
-      yTitle: "avg@8 (%)",
-    }, options),
-};
+  grid: "rl",
+  arms: ARMS,
+  caption: "Reference choice for DistRL, ours beside Table 9 (Qwen3-0.6B)",
+  claims: CLAIMS,
+  extra: EXTRA,
+  figures,
+  yTitle: "avg@8 (%)",
+});
 
 /** Runs experiment 05. */
 export const run = experiment.run;

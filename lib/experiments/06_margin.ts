@@ -5,25 +5,21 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
-  rmGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset } from "./_runner.ts";
+import type { RMConfig } from "../rm/config.ts";
 
 const ID = "06_margin";
 
 /** m = 5 is the base (paper App. C); m = 0 and m = 10 are the sweep of App. D. */
-export const ARMS: readonly ArmSpec[] = [
+export const ARMS: readonly ArmSpec<RMConfig>[] = [
   {
     name: "m0",
     label: "m=0",
     overrides: [{
-      path: "ipvrm.margin",
-      value: 0,
+      set: { ipvrm: { margin: 0 } },
       reason: "App. D: 'We vary the margin m in {0,5,10}' (m = 0: no margin)",
     }],
   },
@@ -32,8 +28,7 @@ export const ARMS: readonly ArmSpec[] = [
     name: "m10",
     label: "m=10",
     overrides: [{
-      path: "ipvrm.margin",
-      value: 10,
+      set: { ipvrm: { margin: 10 } },
       reason: "App. D: 'We vary the margin m in {0,5,10}'",
     }],
   },
@@ -73,7 +68,7 @@ const EXTRA: ExtraRow[] = METRICS.map(([col, metric, metricLabel]) => ({
 }));
 
 /** Experiment 06 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Does removing IPVRM's margin (m = 0) hurt, and is m = 10 about as good as the default m = 5?",
@@ -83,21 +78,15 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, App. D, Table 10",
     tables: [10],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => rmGrid(preset, ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "IPVRM margin sweep, ours beside Table 10 (Qwen3-0.6B)",
-      arms: [...ARMS],
-      ...rmGrid(preset, ARMS),
-      claims: CLAIMS,
-      extra: EXTRA,
-      yTitle: "F1 / accuracy (%)",
-      note:
-        "m = 10 is shown beside the paper without a verdict: the paper claims no sign for m = 10 vs m = 5 ('changes performance only slightly').",
-    }, options),
-};
+  grid: "rm",
+  arms: ARMS,
+  caption: "IPVRM margin sweep, ours beside Table 10 (Qwen3-0.6B)",
+  claims: CLAIMS,
+  extra: EXTRA,
+  yTitle: "F1 / accuracy (%)",
+  note:
+    "m = 10 is shown beside the paper without a verdict: the paper claims no sign for m = 10 vs m = 5 ('changes performance only slightly').",
+});
 
 /** Runs experiment 06. */
 export const run = experiment.run;

@@ -9,17 +9,16 @@
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   type NamedFigure,
   rlCurves,
-  rlGrid,
-  runExperiment,
   type Stages,
+  type UnitFn,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
+import type { RLConfigInput } from "../rl/config.ts";
+import type { UnitOutput, UnitRecord } from "./_runner.ts";
 
 const ID = "07_p_min";
 
@@ -27,13 +26,12 @@ const ID = "07_p_min";
 const P_MIN: Readonly<Record<string, number>> = { p005: 0.05, p010: 0.1, p020: 0.2 };
 
 /** P_min in {0.05, 0.10, 0.20} (App. D); 0.10 is the base (App. C). */
-export const ARMS: readonly ArmSpec[] = [
+export const ARMS: readonly ArmSpec<RLConfigInput>[] = [
   {
     name: "p005",
     label: "P_min=0.05",
     overrides: [{
-      path: "switches.pMin",
-      value: 0.05,
+      set: { switches: { pMin: 0.05 } },
       reason: "App. D / Table 11 sweep: P_min = 0.05",
     }],
   },
@@ -42,8 +40,7 @@ export const ARMS: readonly ArmSpec[] = [
     name: "p020",
     label: "P_min=0.20",
     overrides: [{
-      path: "switches.pMin",
-      value: 0.2,
+      set: { switches: { pMin: 0.2 } },
       reason: "App. D / Table 11 sweep: P_min = 0.20",
     }],
   },
@@ -117,27 +114,26 @@ const EXTRA: ExtraRow[] = ARMS.flatMap((a) => [
   },
 ]);
 
-/** The RL grid plus the SFT policy's candidate-set statistics at the arm's P_min. */
-function grid(preset: ExperimentPreset) {
-  const g = rlGrid(preset, ARMS);
+/** The RL unit plus the SFT policy's candidate-set statistics at the arm's P_min. */
+async function unit(
+  arm: ArmSpec<RLConfigInput>,
+  seed: number,
+  stages: Stages,
+  grid: UnitFn<RLConfigInput>,
+): Promise<UnitOutput> {
+  const out = await grid(arm, seed, stages);
+  const pMin = P_MIN[arm.name]!;
+  const stats = await stages.sftCandidateStats(Object.values(P_MIN), seed);
+  const s = stats.find((x) => x.pMin === pMin)!;
   return {
-    ...g,
-    unit: async (arm: ArmSpec, seed: number, stages: Stages) => {
-      const out = await g.unit(arm, seed, stages);
-      const pMin = P_MIN[arm.name]!;
-      const stats = await stages.sftCandidateStats(Object.values(P_MIN), seed);
-      const s = stats.find((x) => x.pMin === pMin)!;
-      return {
-        ...out,
-        metrics: {
-          ...out.metrics,
-          "sftcand/size": s.size,
-          "sftcand/mass": s.mass,
-          "sftcand/empty_frac": s.emptyFrac,
-        },
-        extra: { ...out.extra, sftcand: { positions: s.positions, pMin } },
-      };
+    ...out,
+    metrics: {
+      ...out.metrics,
+      "sftcand/size": s.size,
+      "sftcand/mass": s.mass,
+      "sftcand/empty_frac": s.emptyFrac,
     },
+    extra: { ...out.extra, sftcand: { positions: s.positions, pMin } },
   };
 }
 
@@ -160,7 +156,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 07 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rl"> = defineExperiment({
   id: ID,
   question:
     "How large is DistRL's candidate set and how much policy mass does it keep for P_min in {0.05, 0.10, 0.20}, and does avg@8 change?",
@@ -170,21 +166,16 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, App. D, Table 11",
     tables: [11],
   },
-  arms: (_preset: ExperimentPreset) => [...ARMS],
-  configDiff: (preset) => grid(preset).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption:
-        "Candidate set per P_min on the SFT policy's samples of 1,000 training prompts, ours beside Table 11 (Qwen3-0.6B SFT policy); pi_old during RL and avg@8 below",
-      arms: [...ARMS],
-      ...grid(preset),
-      claims: CLAIMS,
-      extra: EXTRA,
-      figures,
-      yTitle: "value",
-    }, options),
-};
+  grid: "rl",
+  arms: ARMS,
+  unit,
+  caption:
+    "Candidate set per P_min on the SFT policy's samples of 1,000 training prompts, ours beside Table 11 (Qwen3-0.6B SFT policy); pi_old during RL and avg@8 below",
+  claims: CLAIMS,
+  extra: EXTRA,
+  figures,
+  yTitle: "value",
+});
 
 /** Runs experiment 07. */
 export const run = experiment.run;

@@ -4,17 +4,12 @@
  * @module
  */
 import {
-  type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   RM_ARMS,
-  rmGrid,
-  runExperiment,
 } from "./_experiment.ts";
-import type { ExperimentPreset } from "./_runner.ts";
 
 const ID = "08_processbench_protocols";
 const LABEL: Record<string, string> = {
@@ -74,7 +69,7 @@ const EXTRA: ExtraRow[] = RM_ARMS.flatMap((a) =>
 );
 
 /** Experiment 08 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Does IPVRM's error-localisation lead hold under oracle and transfer thresholds and under process-level and prefix-based step scores?",
@@ -84,21 +79,15 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, App. G, Table 14",
     tables: [14],
   },
-  arms: (_preset: ExperimentPreset): ArmSpec[] => [...RM_ARMS],
-  configDiff: (preset) => rmGrid(preset, RM_ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption: "ProcessBench-analogue protocols, ours beside Table 14",
-      arms: [...RM_ARMS],
-      ...rmGrid(preset, RM_ARMS),
-      claims: CLAIMS,
-      extra: EXTRA,
-      yTitle: "F1 (%)",
-      note:
-        "Table 14's 'Process-level | IPVRM' row is missing from the paper's source text; that cell is left empty, never filled in.",
-    }, options),
-};
+  grid: "rm",
+  arms: RM_ARMS,
+  caption: "ProcessBench-analogue protocols, ours beside Table 14",
+  claims: CLAIMS,
+  extra: EXTRA,
+  yTitle: "F1 (%)",
+  note:
+    "Table 14's 'Process-level | IPVRM' row is missing from the paper's source text; that cell is left empty, never filled in.",
+});
 
 /** Runs experiment 08. */
 export const run = experiment.run;

@@ -22,17 +22,15 @@ import { overridesObject } from "./_summary.ts";
 import {
   type ArmSpec,
   type Claim,
+  defineExperiment,
   type Experiment,
-  type ExperimentOptions,
-  type ExperimentResult,
   type ExtraRow,
   type NamedFigure,
   RM_ARMS,
-  rmGrid,
-  runExperiment,
   Stages,
 } from "./_experiment.ts";
-import type { ExperimentPreset, UnitOutput, UnitRecord } from "./_runner.ts";
+import type { RMConfig } from "../rm/config.ts";
+import type { UnitOutput, UnitRecord } from "./_runner.ts";
 import { pipelinePresetOf } from "./_runner.ts";
 
 const ID = "09_prefix_values";
@@ -217,7 +215,7 @@ async function mcStudy(
   return JSON.parse(await Deno.readTextFile(art.file("mc.json")));
 }
 
-async function unit(arm: ArmSpec, seed: number, stages: Stages): Promise<UnitOutput> {
+async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> {
   const mc = await mcStudy(stages, seed);
   const pb = await stages.processBench();
   const rm = await stages.rewardModel(overridesObject(arm.overrides), seed);
@@ -338,7 +336,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
 }
 
 /** Experiment 09 (module doc). */
-export const experiment: Experiment = {
+export const experiment: Experiment<"rm"> = defineExperiment({
   id: ID,
   question:
     "Do IPVRM's prefix values behave as success probabilities (calibration), credit the wrong step (AUC), and what does the one-step TD carry (Sec. 4.3.3)?",
@@ -348,25 +346,18 @@ export const experiment: Experiment = {
     source: "arXiv 2604.13197v2, Sec. 3 (sigma(v̄_t) as a success probability) and Sec. 4.3.3",
     tables: [],
   },
-  arms: (_preset: ExperimentPreset): ArmSpec[] => [...RM_ARMS],
-  configDiff: (preset) => rmGrid(preset, RM_ARMS).diff,
-  run: (preset: ExperimentPreset, options: ExperimentOptions = {}): Promise<ExperimentResult> =>
-    runExperiment(preset, {
-      id: ID,
-      caption:
-        "Prefix values: calibration, step credit and the TD analysis (paper: AUC 0.64, Pearson 0.0226, Sec. 4.3.3)",
-      arms: [...RM_ARMS],
-      unit,
-      config: rmGrid(preset, RM_ARMS).config,
-      diff: rmGrid(preset, RM_ARMS).diff,
-      claims: CLAIMS,
-      extra: EXTRA,
-      figures,
-      yTitle: "%",
-      note:
-        "The calibration and credit claims have no paper number (the paper reads sigma(v̄_t) as a success probability, Sec. 3); the TD rows sit beside the paper's prose numbers (AUC 0.64, Pearson 0.0226, x100).",
-    }, options),
-};
+  grid: "rm",
+  arms: RM_ARMS,
+  caption:
+    "Prefix values: calibration, step credit and the TD analysis (paper: AUC 0.64, Pearson 0.0226, Sec. 4.3.3)",
+  unit,
+  claims: CLAIMS,
+  extra: EXTRA,
+  figures,
+  yTitle: "%",
+  note:
+    "The calibration and credit claims have no paper number (the paper reads sigma(v̄_t) as a success probability, Sec. 3); the TD rows sit beside the paper's prose numbers (AUC 0.64, Pearson 0.0226, x100).",
+});
 
 /** Runs experiment 09. */
 export const run = experiment.run;

@@ -10,8 +10,9 @@ import type pl from "nodejs-polars";
 import { PaperIndex } from "../report/paper.ts";
 import { lineWithBands } from "../report/figures.ts";
 import { summarizeSteps } from "../report/stats.ts";
-import { resolveRMConfig } from "../rm/config.ts";
-import { resolveRLConfig, type RLBudget, type RLConfigInput } from "../rl/config.ts";
+import { resolveRMConfig, type RMConfig } from "../rm/config.ts";
+import type { DeepPartial } from "../run/config.ts";
+import { resolveRLConfig, RL_BUDGETS, type RLConfigInput } from "../rl/config.ts";
 import {
   checkPreset,
   defaultSeeds,
@@ -53,11 +54,23 @@ export interface PaperClaim {
   tables: number[];
 }
 
-/** One arm: a run-id name, a table label and its overrides of the base config. */
-export interface ArmSpec {
+/** What the arms of each grid kind override: the RM trainer's config, or the RL config input. */
+export interface GridConfigs {
+  rm: RMConfig;
+  rl: RLConfigInput;
+}
+
+/** The two grid kinds: train and evaluate an RM per unit, or run RL per unit. */
+export type GridKind = keyof GridConfigs;
+
+/**
+ * One arm: a run-id name, a table label and its typed overrides of the base config (`C`:
+ * {@linkcode RMConfig} for RM grids, {@linkcode RLConfigInput} for RL grids), each with a reason.
+ */
+export interface ArmSpec<C = unknown> {
   name: string;
   label: string;
-  overrides: Override[];
+  overrides: Override<C>[];
 }
 
 /** What every experiment's `run()` returns. */
@@ -87,38 +100,45 @@ export interface ExperimentResult {
   seconds: number;
 }
 
-/** The public face of an experiment module. */
-export interface Experiment {
+/** The public face of an experiment module (made by {@linkcode defineExperiment}). */
+export interface Experiment<K extends GridKind = GridKind> {
   /** `NN_name` (run-id ablation segment and figures directory). */
   id: string;
   /** One question, as a sentence. */
   question: string;
   /** The paper's claim. */
   claim: PaperClaim;
-  /** The arms under a preset. */
-  arms(preset: ExperimentPreset): ArmSpec[];
-  /** The config diff of every arm against the base config, with reasons. */
-  configDiff(preset: ExperimentPreset): string;
+  /** `"rm"`: an RM per unit; `"rl"`: an RL run per unit. */
+  grid: K;
+  /** The arms (a fresh copy: edit it and pass it to `run` / `configDiff`). */
+  arms(): ArmSpec<GridConfigs[K]>[];
+  /** The config diff of every arm (default the experiment's) against the base config, with reasons. */
+  configDiff(preset: ExperimentPreset, arms?: readonly ArmSpec<GridConfigs[K]>[]): string;
   /** Runs (or resumes) the grid and writes its report. */
-  run(preset: ExperimentPreset, options?: ExperimentOptions): Promise<ExperimentResult>;
+  run(preset: ExperimentPreset, options?: ExperimentOptions<K>): Promise<ExperimentResult>;
 }
 
 /** Options of an experiment's `run()`. */
-export interface ExperimentOptions extends RunOptions {
+export interface ExperimentOptions<K extends GridKind = GridKind> extends RunOptions {
   /** Shared stages (reproduce passes one instance to every experiment). */
   stages?: Stages;
+  /** Arms to run instead of the experiment's own (a notebook's edited arms). */
+  arms?: readonly ArmSpec<GridConfigs[K]>[];
 }
 
+/** Runs one unit of a grid. */
+export type UnitFn<C> = (arm: ArmSpec<C>, seed: number, stages: Stages) => Promise<UnitOutput>;
+
 /** What {@linkcode runExperiment} needs from an experiment module. */
-export interface ExperimentDef {
+export interface ExperimentDef<C> {
   id: string;
   /** Caption of the comparison table. */
   caption: string;
-  arms: ArmSpec[];
+  arms: ArmSpec<C>[];
   /** Runs one unit. */
-  unit: (arm: ArmSpec, seed: number, stages: Stages) => Promise<UnitOutput>;
+  unit: UnitFn<C>;
   /** Resolved config of an arm (saved beside its results). */
-  config: (arm: ArmSpec, seed: number, stages: Stages) => Record<string, unknown>;
+  config: (arm: ArmSpec<C>, seed: number, stages: Stages) => Record<string, unknown>;
   claims: Claim[];
   extra?: ExtraRow[];
   /** Figures from the records (the claim bars are added first). */
@@ -131,10 +151,10 @@ export interface ExperimentDef {
 }
 
 /** Runs an experiment: the grid, the claims, the table, figures and reading, the report on disk. */
-export async function runExperiment(
+export async function runExperiment<C>(
   preset: ExperimentPreset,
-  def: ExperimentDef,
-  options: ExperimentOptions = {},
+  def: ExperimentDef<C>,
+  options: RunOptions & { stages?: Stages } = {},
 ): Promise<ExperimentResult> {
   checkPreset(preset);
   const t0 = performance.now();
@@ -229,20 +249,20 @@ export function rmMetrics(ev: RmEvaluation): Metrics {
 /** The resolved RM config of an arm (for diffs and config.json). */
 export function resolveRmArm(
   preset: ExperimentPreset,
-  overrides: Record<string, unknown>,
+  overrides: DeepPartial<RMConfig>,
   seed = 1,
 ) {
   return resolveRMConfig(pipelinePresetOf(preset), { ...overrides, seed });
 }
 
 /** An {@linkcode ExperimentDef}'s unit/config/diff for a reward-model grid. */
-export function rmGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
+export function rmGrid(preset: ExperimentPreset, arms: readonly ArmSpec<RMConfig>[]) {
   return {
-    unit: async (arm: ArmSpec, seed: number, stages: Stages): Promise<UnitOutput> => {
+    unit: async (arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> => {
       const ev = await stages.rmEvaluation(overridesObject(arm.overrides), seed);
       return { metrics: rmMetrics(ev), extra: { keys: ev.keys } };
     },
-    config: (arm: ArmSpec, seed: number, stages: Stages) => ({
+    config: (arm: ArmSpec<RMConfig>, seed: number, stages: Stages) => ({
       rm: stages.rmConfig(overridesObject(arm.overrides), seed) as unknown as Record<
         string,
         unknown
@@ -259,18 +279,17 @@ export function rmGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
 }
 
 /** The three RMs of Tables 1, 2 and 14 (paper rows for Qwen3-0.6B). */
-export const RM_ARMS: readonly ArmSpec[] = [
+export const RM_ARMS: readonly ArmSpec<RMConfig>[] = [
   {
     name: "dpo",
     label: "DPO-RM",
-    overrides: [{ path: "kind", value: "dpo", reason: "Eq. 1-2: the DPO-RM baseline (B3)" }],
+    overrides: [{ set: { kind: "dpo" }, reason: "Eq. 1-2: the DPO-RM baseline (B3)" }],
   },
   {
     name: "implicit_prm",
     label: "Implicit PRM",
     overrides: [{
-      path: "kind",
-      value: "implicit_prm",
+      set: { kind: "implicit_prm" },
       reason: "Eq. 4: Implicit PRM, cross-entropy on outcome labels (B4)",
     }],
   },
@@ -280,38 +299,16 @@ export const RM_ARMS: readonly ArmSpec[] = [
 // ---------------------------------------------------------------------------------------------
 // RL grids.
 
-/**
- * The RL budget of every RL experiment, per preset, on top of `lib/rl/config.ts`'s budget
- * (shared so that 03's DistRL run is reused by 04, 05 and 07 from the cache). `default` trims the
- * 40-step budget so that the 8 RL arms x 3 seeds fit next to the RM grids in about an hour;
- * `full` keeps the library's budget.
- */
-export const RL_BUDGET: Readonly<Record<ExperimentPreset, Partial<RLBudget>>> = {
-  // Seconds per run: two steps, avg@2 on two problems per split at the start and the end.
-  smoke: { steps: 2, evalEvery: 2 },
-  // ~1-2 min per run on 2 cores: 12 steps of 16 prompts x 4 rollouts; avg@8 on 20 problems per split.
-  default: {
-    steps: 12,
-    promptsPerStep: 16,
-    miniBatchPrompts: 8,
-    rmMiniBatchPrompts: 16,
-    evalEvery: 6,
-    evalProblemsPerSplit: 20,
-  },
-  full: {},
-  gpu: {},
-};
-
 /** The resolved RL config of an arm. */
 export function resolveRlArm(
   preset: ExperimentPreset,
-  overrides: Record<string, unknown>,
+  overrides: DeepPartial<RLConfigInput>,
   seed = 1,
 ) {
   const o = overrides as RLConfigInput;
   return resolveRLConfig({
     ...o,
-    budget: { ...RL_BUDGET[preset], ...o.budget },
+    budget: { ...RL_BUDGETS.ablation[preset], ...o.budget },
     pipeline: pipelinePresetOf(preset),
     seed,
   });
@@ -351,15 +348,19 @@ export function rlMetrics(out: RlOutcome): UnitOutput {
 }
 
 /** An {@linkcode ExperimentDef}'s unit/config/diff for an RL grid. */
-export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
+export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec<RLConfigInput>[]) {
   return {
-    unit: async (arm: ArmSpec, seed: number, stages: Stages): Promise<UnitOutput> => {
+    unit: async (
+      arm: ArmSpec<RLConfigInput>,
+      seed: number,
+      stages: Stages,
+    ): Promise<UnitOutput> => {
       const o = overridesObject(arm.overrides) as RLConfigInput;
       return rlMetrics(
-        await stages.rlRun({ ...o, budget: { ...RL_BUDGET[preset], ...o.budget } }, seed),
+        await stages.rlRun({ ...o, budget: { ...RL_BUDGETS.ablation[preset], ...o.budget } }, seed),
       );
     },
-    config: (arm: ArmSpec, seed: number) =>
+    config: (arm: ArmSpec<RLConfigInput>, seed: number) =>
       resolveRlArm(preset, overridesObject(arm.overrides), seed) as unknown as Record<
         string,
         unknown
@@ -371,8 +372,8 @@ export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec[]) {
           pipelinePresetOf(preset)
         }" }) with the RL budget ` +
         `${
-          JSON.stringify(RL_BUDGET[preset])
-        } (lib/experiments/_experiment.ts RL_BUDGET: fits the ${preset} preset's time)`,
+          JSON.stringify(RL_BUDGETS.ablation[preset])
+        } (lib/rl/config.ts RL_BUDGETS.ablation: fits the ${preset} preset's time)`,
     }),
   };
 }
@@ -412,13 +413,12 @@ export function rlCurves(
 }
 
 /** The RL arms of Table 5 (Qwen3-0.6B rows). */
-export const RL_METHOD_ARMS: readonly ArmSpec[] = [
+export const RL_METHOD_ARMS: readonly ArmSpec<RLConfigInput>[] = [
   {
     name: "grpo",
     label: "GRPO w/ VR",
     overrides: [{
-      path: "method",
-      value: "grpo",
+      set: { method: "grpo" },
       reason: "Table 5 'GRPO w/ VR': verifiable reward only (B10)",
     }],
   },
@@ -426,8 +426,7 @@ export const RL_METHOD_ARMS: readonly ArmSpec[] = [
     name: "prime",
     label: "PRIME",
     overrides: [{
-      path: "method",
-      value: "prime",
+      set: { method: "prime" },
       reason: "Table 5 'PRIME': Implicit PRM online, RLOO (B16)",
     }],
   },
@@ -435,13 +434,103 @@ export const RL_METHOD_ARMS: readonly ArmSpec[] = [
     name: "grpo_ipvrm",
     label: "GRPO w/ IPVRM",
     overrides: [{
-      path: "method",
-      value: "grpo_ipvrm",
+      set: { method: "grpo_ipvrm" },
       reason: "Table 5 'GRPO w/ IPVRM': GAE over sampled-token TD, alpha 0 (B9-B10)",
     }],
   },
   { name: "distrl", label: "DistRL w/ IPVRM", overrides: [] },
 ];
+
+// ---------------------------------------------------------------------------------------------
+// One definition per experiment.
+
+/** What an experiment module declares: its question, claim, arms, claims and report. */
+export interface ExperimentSpec<K extends GridKind> {
+  /** `NN_name` (run-id ablation segment and figures directory). */
+  id: string;
+  /** One question, as a sentence. */
+  question: string;
+  /** The paper's claim. */
+  claim: PaperClaim;
+  /** Caption of the comparison table. */
+  caption: string;
+  /** `"rm"`: train and evaluate an RM per unit; `"rl"`: one RL run per unit. */
+  grid: K;
+  /** The arms: typed overrides of the base config, each with its reason. */
+  arms: readonly ArmSpec<GridConfigs[K]>[];
+  /**
+   * Runs one unit, when the experiment measures more than the grid's unit (RM: ProcessBench
+   * and best-of-N; RL: avg@k and curves); `grid` is that unit, for experiments that extend it.
+   */
+  unit?: (
+    arm: ArmSpec<GridConfigs[K]>,
+    seed: number,
+    stages: Stages,
+    grid: UnitFn<GridConfigs[K]>,
+  ) => Promise<UnitOutput>;
+  /** The claims to test (arms of this experiment). */
+  claims: Claim[];
+  /** Extra rows of the comparison table. */
+  extra?: ExtraRow[];
+  /** Figures from the records (the claim bars are added first). */
+  figures?: (records: UnitRecord[], claims: ClaimResult[]) => NamedFigure[];
+  /** Extra sentence for the reading. */
+  note?: string;
+  /** Axis title of the claim bars. */
+  yTitle: string;
+  /** Seeds when the caller names none (default: the preset's, {@linkcode defaultSeeds}). */
+  seeds?: readonly number[];
+}
+
+/** The grid (unit, config, diff) of each kind. */
+const GRIDS: {
+  [K in GridKind]: (
+    preset: ExperimentPreset,
+    arms: readonly ArmSpec<GridConfigs[K]>[],
+  ) => {
+    unit: UnitFn<GridConfigs[K]>;
+    config: ExperimentDef<GridConfigs[K]>["config"];
+    diff: string;
+  };
+} = { rm: rmGrid, rl: rlGrid };
+
+/**
+ * The one way to declare an experiment: its arms are data (typed overrides with reasons),
+ * and `run` / `configDiff` take edited arms, so a notebook can change an arm and re-run.
+ */
+export function defineExperiment<K extends GridKind>(spec: ExperimentSpec<K>): Experiment<K> {
+  const grid = (preset: ExperimentPreset, arms: readonly ArmSpec<GridConfigs[K]>[]) =>
+    GRIDS[spec.grid](preset, arms);
+  const copy = (arms: readonly ArmSpec<GridConfigs[K]>[]) => structuredClone([...arms]);
+  return {
+    id: spec.id,
+    question: spec.question,
+    claim: spec.claim,
+    grid: spec.grid,
+    arms: () => copy(spec.arms),
+    configDiff: (preset, arms = spec.arms) => grid(preset, arms).diff,
+    run: (preset, options = {}) => {
+      const arms = [...(options.arms ?? spec.arms)];
+      const g = grid(preset, arms);
+      const unit: UnitFn<GridConfigs[K]> = spec.unit
+        ? (arm, seed, stages) => spec.unit!(arm, seed, stages, g.unit)
+        : g.unit;
+      return runExperiment(preset, {
+        id: spec.id,
+        caption: spec.caption,
+        arms,
+        unit,
+        config: g.config,
+        diff: g.diff,
+        claims: spec.claims,
+        extra: spec.extra,
+        figures: spec.figures,
+        note: spec.note,
+        yTitle: spec.yTitle,
+      }, { ...options, seeds: options.seeds ?? spec.seeds });
+    },
+  };
+}
 
 /** Re-export for experiment modules. */
 export { defaultSeeds, Stages };

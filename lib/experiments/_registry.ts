@@ -34,7 +34,9 @@ export const EXPERIMENTS: readonly Experiment[] = [
  * times): all of the preset's seeds, shared stages excluded ({@linkcode SHARED_SECONDS}), on 2
  * cores. The reproduce loop rescales by the speed it measures, so these need only be roughly right.
  */
-export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+export const EXPECTED_SECONDS: Readonly<
+  Record<ExperimentPreset, Readonly<Record<string, number>>>
+> = {
   smoke: {
     "00": 60,
     "01": 40,
@@ -95,7 +97,7 @@ export const EXPECTED_SECONDS: Readonly<Record<string, Readonly<Record<string, n
  * Expected wall seconds of the shared stages of a preset (SFT policy, evaluation sets), built once
  * by the first experiment (or by the parent of `--jobs`) and cached.
  */
-export const SHARED_SECONDS: Readonly<Record<string, number>> = {
+export const SHARED_SECONDS: Readonly<Record<ExperimentPreset, number>> = {
   smoke: 30,
   // measured 2026-11-26, fresh clone: base 400 + SFT 1,500 steps and the evaluation sets, 9 min
   default: 540,

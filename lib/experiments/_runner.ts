@@ -20,17 +20,20 @@ import {
 } from "../run/results.ts";
 import { formatRunId } from "../run/run_id.ts";
 import { formatDuration } from "../run/progress.ts";
+import {
+  EXPERIMENT_PRESET_NAMES,
+  EXPERIMENT_PRESET_PIPELINE,
+  type ExperimentPreset,
+  isExperimentPreset,
+  type PipelinePreset,
+} from "../vocabulary.ts";
 
-/** Experiment presets: the pipeline presets plus `full` (the `default` pipeline, more seeds). */
-export type ExperimentPreset = "smoke" | "default" | "full" | "gpu";
-
-/** Every {@linkcode ExperimentPreset}, in order of cost. */
-export const EXPERIMENT_PRESETS: readonly ExperimentPreset[] = ["smoke", "default", "full", "gpu"];
+export type { ExperimentPreset } from "../vocabulary.ts";
 
 /** The pipeline preset an experiment preset runs on (`full` = `default`'s models, more seeds). */
-export function pipelinePresetOf(preset: ExperimentPreset): "smoke" | "default" | "gpu" {
+export function pipelinePresetOf(preset: ExperimentPreset): PipelinePreset {
   checkPreset(preset);
-  return preset === "full" ? "default" : preset;
+  return EXPERIMENT_PRESET_PIPELINE[preset];
 }
 
 /**
@@ -44,9 +47,9 @@ export function defaultSeeds(preset: ExperimentPreset): number[] {
 
 /** Throws unless `preset` is an {@linkcode ExperimentPreset}. */
 export function checkPreset(preset: unknown): asserts preset is ExperimentPreset {
-  if (!EXPERIMENT_PRESETS.includes(preset as ExperimentPreset)) {
+  if (!isExperimentPreset(preset)) {
     throw new RangeError(
-      `Invalid preset: expected one of ${EXPERIMENT_PRESETS.join(", ")}, got ${
+      `Invalid preset: expected one of ${EXPERIMENT_PRESET_NAMES.join(", ")}, got ${
         JSON.stringify(preset)
       }`,
     );

@@ -28,7 +28,7 @@ import {
 import { barWithErrors, type PlotSpec } from "../report/figures.ts";
 import { createRenderer, exportFigure } from "../report/export.ts";
 import { writeIndexPage, writeReading } from "../report/index_page.ts";
-import { diffConfig, formatConfigDiff } from "../run/config.ts";
+import { type DeepPartial, diffConfig, formatConfigDiff, isPlainObject } from "../run/config.ts";
 import type { ExperimentPreset, UnitRecord } from "./_runner.ts";
 import { metricOf } from "./_runner.ts";
 
@@ -330,44 +330,64 @@ export async function writeReport(
   await writeIndexPage(dir.replace(/\/[^/]+\/?$/, "") || ".");
 }
 
-/** A per-arm override with its reason (STYLE.md item 7). */
-export interface Override {
-  /** Dotted path in the base config, e.g. `ipvrm.weighting`. */
-  path: string;
-  /** The new value. */
-  value: unknown;
+/**
+ * One override of an arm: a typed partial of the config input it changes (`C`: RMConfig for
+ * RM grids, RLConfigInput for RL grids) and why (the paper's sentence or the testbed's reason).
+ */
+export interface Override<C> {
+  /** What changes, e.g. `{ ipvrm: { weighting: "early" } }`. */
+  set: DeepPartial<C>;
   /** Why: the paper's sentence or the testbed's reason. */
   reason: string;
 }
 
-/** Nested object of the overrides (`a.b = 1` -> `{a: {b: 1}}`). */
-export function overridesObject(overrides: readonly Override[]): Record<string, unknown> {
+/** The dotted leaf paths an override sets (`{ ipvrm: { margin: 0 } }` -> `["ipvrm.margin"]`). */
+export function overridePaths(set: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (isPlainObject(v) && Object.keys(v).length > 0) {
+      for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else out.push(path);
+  };
+  walk(set, "");
+  return out;
+}
+
+/** The overrides of an arm merged into one nested object, later ones winning. */
+export function overridesObject<C>(overrides: readonly Override<C>[]): DeepPartial<C> {
   const out: Record<string, unknown> = {};
   for (const o of overrides) {
-    const parts = o.path.split(".");
-    let cur = out;
-    for (const p of parts.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
-    cur[parts.at(-1)!] = o.value;
+    for (const path of overridePaths(o.set)) {
+      const parts = path.split(".");
+      let cur = out, src = o.set as Record<string, unknown>;
+      for (const p of parts.slice(0, -1)) {
+        cur = (cur[p] ??= {}) as Record<string, unknown>;
+        src = src[p] as Record<string, unknown>;
+      }
+      cur[parts.at(-1)!] = src[parts.at(-1)!];
+    }
   }
-  return out;
+  return out as DeepPartial<C>;
 }
 
 /**
  * The config diff of every arm against the base config, as text: `formatConfigDiff` of the
  * resolved configs, each changed path followed by the override's reason.
  */
-export function formatArmDiffs(
-  arms: readonly { name: string; overrides: readonly Override[] }[],
-  options: { resolve: (overrides: Record<string, unknown>) => object; base: string },
+export function formatArmDiffs<C>(
+  arms: readonly { name: string; overrides: readonly Override<C>[] }[],
+  options: { resolve: (overrides: DeepPartial<C>) => object; base: string },
 ): string {
-  const base = options.resolve({});
+  const base = options.resolve({} as DeepPartial<C>);
   const out: string[] = [`base: ${options.base}`];
   for (const a of arms) {
     const changes = diffConfig(base, options.resolve(overridesObject(a.overrides)));
     out.push(`\n[${a.name}]${changes.length === 0 ? " (the base config)" : ""}`);
     for (const line of formatConfigDiff(changes).split("\n").filter((l) => l.trim())) {
       const path = line.trim().split(/[:\s]/)[0] ?? "";
-      const o = a.overrides.find((x) => path === x.path || path.startsWith(x.path + "."));
+      const o = a.overrides.find((x) =>
+        overridePaths(x.set).some((p) => path === p || path.startsWith(p + "."))
+      );
       out.push(`  ${line.trim()}${o ? `    # ${o.reason}` : ""}`);
     }
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { check, is, validate } from "../schema.ts";
 import { adamUpdate, gemmActive, sumOfSquares } from "../wasm_gemm/mod.ts";
 import {
   crossEntropyLoss,
@@ -66,40 +67,28 @@ export interface Optimizer {
   dispose(): void;
 }
 
-function posNum(v: unknown, name: string, allowZero = false): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || (allowZero ? v < 0 : v <= 0)) {
-    throw new TrainError(
-      `Invalid ${name}: expected a finite number ${allowZero ? ">= 0" : "> 0"}, got ${v}`,
-    );
-  }
-  return v;
-}
+const ERR = { error: TrainError };
+const OPTIMIZERS = { adam: 1, adamw: 1 } as const satisfies Record<OptimizerOptions["kind"], 1>;
+const SCHEDULES = { constant: 1, cosine: 1, linear: 1 } as const satisfies Record<
+  LrSchedule["kind"],
+  1
+>;
+const beta = is.number({ min: 0, lt: 1 });
 
 function resolveSchedule(s: LrSchedule | undefined): LrSchedule {
   const sch = s ?? { kind: "constant" };
   const warm = sch.warmupSteps ?? 0;
-  if (!Number.isInteger(warm) || warm < 0) {
-    throw new TrainError(`Invalid schedule.warmupSteps: expected an integer >= 0, got ${warm}`);
-  }
+  check(warm, is.integer({ min: 0 }), "schedule.warmupSteps", ERR);
+  check(sch.kind, is.oneOf(SCHEDULES), "schedule.kind", ERR);
   if (sch.kind === "constant") return { kind: "constant", warmupSteps: warm };
-  if (sch.kind !== "cosine" && sch.kind !== "linear") {
-    throw new TrainError(
-      `Invalid schedule.kind: expected "constant", "cosine" or "linear", got ${
-        JSON.stringify((sch as { kind: unknown }).kind)
-      }`,
-    );
-  }
-  if (!Number.isInteger(sch.totalSteps) || sch.totalSteps <= warm) {
-    throw new TrainError(
-      `Invalid schedule.totalSteps: expected an integer > warmupSteps=${warm}, got ${sch.totalSteps}`,
-    );
-  }
-  return {
-    kind: sch.kind,
-    warmupSteps: warm,
-    totalSteps: sch.totalSteps,
-    minLr: posNum(sch.minLr ?? 0, "schedule.minLr", true),
-  };
+  const total = is.check(
+    (v) => Number.isInteger(v) && (v as number) > warm,
+    `an integer > warmupSteps=${warm}`,
+  );
+  check(sch.totalSteps, total, "schedule.totalSteps", ERR);
+  const minLr = sch.minLr ?? 0;
+  check(minLr, is.number({ min: 0 }), "schedule.minLr", ERR);
+  return { kind: sch.kind, warmupSteps: warm, totalSteps: sch.totalSteps, minLr };
 }
 
 /**
@@ -113,27 +102,35 @@ function resolveSchedule(s: LrSchedule | undefined): LrSchedule {
  * ```
  */
 export function createOptimizer(options: OptimizerOptions): Optimizer {
-  if (options?.kind !== "adam" && options?.kind !== "adamw") {
-    throw new TrainError(
-      `Invalid kind: expected "adam" or "adamw", got ${JSON.stringify(options?.kind)}`,
-    );
-  }
+  check(options?.kind, is.oneOf(OPTIMIZERS), "kind", ERR);
   const betas = options.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) {
-    throw new TrainError(
-      `Invalid betas: expected two numbers in [0, 1), got ${JSON.stringify(betas)}`,
-    );
+  check(
+    betas,
+    is.check(
+      (v) => Array.isArray(v) && v.length === 2 && v.every((b) => beta(b) === undefined),
+      "two numbers in [0, 1)",
+    ),
+    "betas",
+    ERR,
+  );
+  const eps = options.eps ?? 1e-8, weightDecay = options.weightDecay ?? 0;
+  validate({ lr: options.lr, eps, weightDecay }, {
+    lr: is.number({ min: 0 }),
+    eps: is.number({ gt: 0 }),
+    weightDecay: is.number({ min: 0 }),
+  }, ERR);
+  const schedule = resolveSchedule(options.schedule);
+  if (options.maxGradNorm !== undefined) {
+    check(options.maxGradNorm, is.number({ gt: 0 }), "maxGradNorm", ERR);
   }
   const resolved: ResolvedOptimizerOptions = {
     kind: options.kind,
-    lr: posNum(options.lr, "lr", true),
+    lr: options.lr,
     betas: [betas[0], betas[1]],
-    eps: posNum(options.eps ?? 1e-8, "eps"),
-    weightDecay: posNum(options.weightDecay ?? 0, "weightDecay", true),
-    schedule: resolveSchedule(options.schedule),
-    maxGradNorm: options.maxGradNorm === undefined
-      ? null
-      : posNum(options.maxGradNorm, "maxGradNorm"),
+    eps,
+    weightDecay,
+    schedule,
+    maxGradNorm: options.maxGradNorm === undefined ? null : options.maxGradNorm,
   };
   const opt: Optimizer = {
     options: resolved,

@@ -26,12 +26,8 @@ import { DEFAULT_SPLIT_CONFIG, resolveSplitConfig, type SplitConfig } from "../t
 import { answerOf, generateProblem, resolveTaskConfig, type TaskConfig } from "../testbed/task.ts";
 import { CharTokenizer } from "../testbed/tokenizer.ts";
 import { hashString, Rng } from "../prng.ts";
-
-/** The named presets (testbed.md "Presets"). */
-export type PresetName = "smoke" | "default" | "gpu";
-
-/** Every preset. */
-export const PRESET_NAMES: readonly PresetName[] = ["smoke", "default", "gpu"];
+import type { PipelinePreset } from "../vocabulary.ts";
+import { check, fail, is, type SchemaFor, validate } from "../schema.ts";
 
 /** One training stage (base or SFT): AdamW with linear warmup and cosine decay. */
 export interface StageConfig {
@@ -113,7 +109,7 @@ export interface EvalSetsConfig {
 /** The whole pipeline configuration. */
 export interface PipelineConfig {
   /** The preset this config was resolved from. */
-  preset: PresetName;
+  preset: PipelinePreset;
   /** Seed of the policy (initialisation, data order). */
   seed: number;
   /** The synthetic task. */
@@ -232,7 +228,7 @@ const DEFAULT_PIPELINE: PipelineConfig = {
  * reproduction (D=64, 3 layers, about 155k parameters as the testbed probe).
  * `gpu`: a bigger model and budgets for a real GPU backend.
  */
-export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = {
+export const PIPELINE_PRESETS: Readonly<Record<PipelinePreset, PipelineConfig>> = {
   smoke: deepMerge<PipelineConfig>(DEFAULT_PIPELINE, {
     preset: "smoke",
     model: { width: 32, layers: 2, heads: 2 },
@@ -269,61 +265,77 @@ export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = {
   } as DeepPartial<PipelineConfig>),
 };
 
-function posInt(v: number, path: string, min = 1): void {
-  if (!Number.isInteger(v) || v < min) {
-    throw new RangeError(`${path}: expected an integer >= ${min}, got ${v}`);
-  }
-}
+/** A sampling temperature: 0 = greedy. */
+const temperature = is.number({ min: 0, what: "a temperature (0 = greedy)" });
+const topP = is.number({ gt: 0, max: 1 });
+const count = is.integer({ min: 1 });
 
-function posNum(v: number, path: string, allowZero = false): void {
-  if (!Number.isFinite(v) || (allowZero ? v < 0 : v <= 0)) {
-    throw new RangeError(`${path}: expected a number ${allowZero ? ">= 0" : "> 0"}, got ${v}`);
-  }
-}
+/** Format weights: known formats only, each >= 0, a positive total. */
+const formatMix = is.check(
+  (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const ws = Object.entries(v);
+    return ws.every(([f, w]) => FORMATS.includes(f as Format) && typeof w === "number" && w >= 0) &&
+      ws.reduce((a, [, w]) => a + (w as number), 0) > 0;
+  },
+  `weights >= 0 over the formats ${
+    FORMATS.map((f) => JSON.stringify(f)).join(", ")
+  } with a positive total`,
+);
 
-function checkStage(s: StageConfig, name: string): void {
-  posInt(s.steps, `${name}.steps`);
-  posInt(s.batch, `${name}.batch`);
-  posNum(s.lr, `${name}.lr`);
-  posInt(s.warmup, `${name}.warmup`, 0);
+/** Every field of a training stage (the warmup < steps invariant is checked after it). */
+const STAGE_SCHEMA: SchemaFor<StageConfig> = {
+  steps: count,
+  batch: count,
+  lr: is.number({ gt: 0 }),
+  warmup: is.integer({ min: 0 }),
+  minLrFraction: is.number({ min: 0, max: 1 }),
+  weightDecay: is.number({ min: 0 }),
+  maxGradNorm: is.number({ gt: 0 }),
+  checkpointEvery: count,
+  formatMix,
+  loss: is.oneOf({ all: 1, response: 1 } satisfies Record<StageConfig["loss"], 1>),
+};
+
+/** The fields of {@linkcode PipelineConfig} that this module checks (the others have resolvers). */
+const PIPELINE_SCHEMA = {
+  seed: count,
+  base: STAGE_SCHEMA,
+  sft: STAGE_SCHEMA,
+  sftEval: { problemsPerBucket: count, temperature },
+  rmData: {
+    prompts: count,
+    rollouts: is.integer({ min: 2 }),
+    temperature: is.number({ gt: 0, what: "a temperature (greedy rollouts are all the same)" }),
+    topP,
+    seed: count,
+  },
+  evalSets: {
+    processbenchRowsPerBucket: is.check(
+      (v) => Number.isInteger(v) && (v as number) >= 2 && (v as number) % 2 === 0,
+      "an even integer >= 2 (half erroneous, half correct)",
+    ),
+    processbenchMaxRounds: is.integer({ min: 0 }),
+    processbenchTemperature: temperature,
+    bonProblemsPerSplit: count,
+    bonN: count,
+    bonTemperature: temperature,
+    avgProblemsPerSplit: count,
+    avgK: count,
+    avgTemperature: temperature,
+    avgTopP: topP,
+    seed: count,
+  } satisfies SchemaFor<EvalSetsConfig>,
+  samplingBatch: count,
+} as const satisfies Partial<SchemaFor<PipelineConfig>>;
+
+function checkWarmup(s: StageConfig, name: string): void {
   if (s.warmup >= s.steps) {
-    throw new RangeError(
-      `${name}.warmup: expected fewer warmup steps than steps: warmup=${s.warmup}, steps=${s.steps}`,
+    fail(
+      `${name}.warmup`,
+      `expected fewer warmup steps than steps: warmup=${s.warmup}, steps=${s.steps}`,
     );
   }
-  if (!(s.minLrFraction >= 0 && s.minLrFraction <= 1)) {
-    throw new RangeError(
-      `${name}.minLrFraction: expected a number in [0, 1], got ${s.minLrFraction}`,
-    );
-  }
-  posNum(s.weightDecay, `${name}.weightDecay`, true);
-  posNum(s.maxGradNorm, `${name}.maxGradNorm`);
-  posInt(s.checkpointEvery, `${name}.checkpointEvery`);
-  let total = 0;
-  for (const f of Object.keys(s.formatMix)) {
-    if (!FORMATS.includes(f as Format)) {
-      throw new RangeError(`${name}.formatMix: unknown format ${JSON.stringify(f)}`);
-    }
-    const w = s.formatMix[f as Format];
-    posNum(w, `${name}.formatMix.${f}`, true);
-    total += w;
-  }
-  if (!(total > 0)) throw new RangeError(`${name}.formatMix: expected a positive total weight`);
-  if (s.loss !== "all" && s.loss !== "response") {
-    throw new RangeError(
-      `${name}.loss: expected "all" or "response", got ${JSON.stringify(s.loss)}`,
-    );
-  }
-}
-
-function checkTemp(t: number, path: string): void {
-  if (!Number.isFinite(t) || t < 0) {
-    throw new RangeError(`${path}: expected a temperature >= 0 (0 = greedy), got ${t}`);
-  }
-}
-
-function checkTopP(p: number, path: string): void {
-  if (!(p > 0 && p <= 1)) throw new RangeError(`${path}: expected a number in (0, 1], got ${p}`);
 }
 
 /**
@@ -365,27 +377,26 @@ export function longestSequence(
  * ```
  */
 export function resolvePipelineConfig(
-  preset: PresetName,
+  preset: PipelinePreset,
   overrides: DeepPartial<PipelineConfig> = {},
 ): PipelineConfig {
   const def = PIPELINE_PRESETS[preset];
   if (!def) {
-    throw new RangeError(
-      `preset: expected one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(preset)}`,
-    );
+    check(preset, is.oneOf(PIPELINE_PRESETS), "preset");
   }
   const c = deepMerge<PipelineConfig>(def, overrides);
   if (c.preset !== preset) {
-    throw new RangeError(`preset: the override ${JSON.stringify(c.preset)} differs from ${preset}`);
+    fail("preset", `the override ${JSON.stringify(c.preset)} differs from ${preset}`);
   }
-  posInt(c.seed, "seed", 1);
+  check(c.seed, count, "seed");
   c.task = resolveTaskConfig(c.task);
   c.split = resolveSplitConfig(c.split, { task: c.task });
   c.sftData = resolveSftDataConfig(c.sftData, { modulus: c.task.modulus });
   const lm = resolveLMConfig(c.model);
   if (lm.vocab !== TOKENIZER_VOCAB) {
-    throw new RangeError(
-      `model.vocab: expected the tokenizer's vocabulary size ${TOKENIZER_VOCAB}, got ${lm.vocab}`,
+    fail(
+      "model.vocab",
+      `expected the tokenizer's vocabulary size ${TOKENIZER_VOCAB}, got ${lm.vocab}`,
     );
   }
   const longest = longestSequence({
@@ -394,40 +405,14 @@ export function resolvePipelineConfig(
     maxVerify: c.sftData.maxVerify,
   });
   if (lm.context < longest.length) {
-    throw new RangeError(
-      `model.context: expected >= ${longest.length} (the longest chain, k=${c.task.maxSteps}, in the ${longest.format} format), got ${lm.context}`,
+    fail(
+      "model.context",
+      `expected >= ${longest.length} (the longest chain, k=${c.task.maxSteps}, in the ${longest.format} format), got ${lm.context}`,
     );
   }
-  checkStage(c.base, "base");
-  checkStage(c.sft, "sft");
-  posInt(c.sftEval.problemsPerBucket, "sftEval.problemsPerBucket");
-  checkTemp(c.sftEval.temperature, "sftEval.temperature");
-  posInt(c.rmData.prompts, "rmData.prompts");
-  posInt(c.rmData.rollouts, "rmData.rollouts", 2);
-  checkTemp(c.rmData.temperature, "rmData.temperature");
-  if (c.rmData.temperature === 0) {
-    throw new RangeError("rmData.temperature: expected > 0 (greedy rollouts are all the same)");
-  }
-  checkTopP(c.rmData.topP, "rmData.topP");
-  posInt(c.rmData.seed, "rmData.seed", 1);
-  const e = c.evalSets;
-  posInt(e.processbenchRowsPerBucket, "evalSets.processbenchRowsPerBucket", 2);
-  if (e.processbenchRowsPerBucket % 2 !== 0) {
-    throw new RangeError(
-      `evalSets.processbenchRowsPerBucket: expected an even number (half erroneous, half correct), got ${e.processbenchRowsPerBucket}`,
-    );
-  }
-  posInt(e.processbenchMaxRounds, "evalSets.processbenchMaxRounds", 0);
-  checkTemp(e.processbenchTemperature, "evalSets.processbenchTemperature");
-  posInt(e.bonProblemsPerSplit, "evalSets.bonProblemsPerSplit");
-  posInt(e.bonN, "evalSets.bonN");
-  checkTemp(e.bonTemperature, "evalSets.bonTemperature");
-  posInt(e.avgProblemsPerSplit, "evalSets.avgProblemsPerSplit");
-  posInt(e.avgK, "evalSets.avgK");
-  checkTemp(e.avgTemperature, "evalSets.avgTemperature");
-  checkTopP(e.avgTopP, "evalSets.avgTopP");
-  posInt(e.seed, "evalSets.seed", 1);
-  posInt(c.samplingBatch, "samplingBatch");
+  validate(c, PIPELINE_SCHEMA);
+  checkWarmup(c.base, "base");
+  checkWarmup(c.sft, "sft");
   return c;
 }
 

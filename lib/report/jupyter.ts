@@ -14,6 +14,8 @@ import { assertPlotSpec, type PlotSpec } from "./figures.ts";
 import { jsonForScript, PLOTLY_CONFIG, plotlyBundle, titleOf } from "./export.ts";
 import { type RenderOptions, type TableRecords, toHtml, toMarkdown } from "./tables.ts";
 import type pl from "nodejs-polars";
+import { EXPERIMENT_PRESET_NAMES, type ExperimentPreset } from "../vocabulary.ts";
+import { check, is } from "../schema.ts";
 
 /** The plotly MIME type. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -138,11 +140,24 @@ export async function showMarkdown(text: string): Promise<void> {
   else console.log(text);
 }
 
-/** The run preset from `$PVL_PRESET` ("smoke" in CI), else `fallback` (default "paper"). */
-export function presetFromEnv(fallback = "paper"): string {
+/**
+ * The experiment preset from `$PVL_PRESET` ("smoke" in CI), else `fallback` (default
+ * `"default"`); an unknown name throws, naming the variable and the choices.
+ *
+ * @example
+ * ```ts
+ * import { presetFromEnv } from "./jupyter.ts";
+ * const preset = presetFromEnv(); // "default" unless $PVL_PRESET names another
+ * ```
+ */
+export function presetFromEnv(fallback: ExperimentPreset = "default"): ExperimentPreset {
+  let v: string | undefined;
   try {
-    return Deno.env.get("PVL_PRESET") ?? fallback;
+    v = Deno.env.get("PVL_PRESET");
   } catch {
-    return fallback;
+    return fallback; // no --allow-env: the notebook's own choice
   }
+  if (v === undefined || v === "") return fallback;
+  check(v, is.oneOf(EXPERIMENT_PRESET_NAMES), "$PVL_PRESET");
+  return v as ExperimentPreset;
 }

@@ -1,8 +1,8 @@
 /**
  * Typed configuration of the RL stage (methods.md B7–B17, (c), (e); testbed.md "RL"):
  * {@linkcode RLConfig}, the switch presets {@linkcode SWITCH_PRESETS} (`paper` / `repo`,
- * one entry per methods.md (e) item), the budgets per pipeline preset
- * {@linkcode BUDGET_PRESETS} and one {@linkcode resolveRLConfig} that applies, in order:
+ * one entry per methods.md (e) item), the budgets {@linkcode RL_BUDGETS} (standalone per
+ * pipeline preset, and the experiments' ablation trims) and one {@linkcode resolveRLConfig} that applies, in order:
  * switch preset -> the method's defaults -> the caller's overrides -> the method's forced
  * switches, then checks every invariant with a message naming the field.
  *
@@ -17,23 +17,18 @@
  *   candidate set, TD advantages from the updated RM (B9–B13).
  * @module
  */
+import { check, is, type SchemaFor, validate } from "../schema.ts";
 import type { Aggregation } from "./policy_loss.ts";
 import type { CandidateMode } from "./candidates.ts";
 import type { GaeNorm } from "./advantages.ts";
 import type { DlwMode } from "./adb_dlw.ts";
+import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
+import type { ExperimentPreset, PipelinePreset, SwitchPreset } from "../vocabulary.ts";
 
 /** RL method (module doc). */
 export type Method = "grpo" | "grpo_ipvrm" | "prime" | "distrl";
 /** Every method. */
 export const METHODS: readonly Method[] = ["grpo", "grpo_ipvrm", "prime", "distrl"];
-/** Reward model kind of the online RM (Table 6 combinations). */
-export type RmKind = "ipvrm" | "implicit_prm" | "dpo";
-/** Every RM kind. */
-export const RM_KINDS: readonly RmKind[] = ["ipvrm", "implicit_prm", "dpo"];
-/** Switch preset (methods.md (e)). */
-export type SwitchPreset = "paper" | "repo";
-/** Pipeline preset whose budget applies (testbed.md "Presets"). */
-export type PipelinePreset = "smoke" | "default" | "gpu";
 /** Reference of the log-ratio in the RM update and the TD advantages together (App. B, B14, e13). */
 export type RefChoice = "old" | "sft";
 /** When the online RM is updated relative to rescoring (B15, e14). */
@@ -203,34 +198,62 @@ const DEFAULT_BUDGET: RLBudget = {
   checkpointEvery: 5,
 };
 
-/** Budgets per pipeline preset (`smoke`: seconds, numbers meaningless but finite). */
-export const BUDGET_PRESETS: Readonly<Record<PipelinePreset, Readonly<RLBudget>>> = {
-  smoke: {
-    ...DEFAULT_BUDGET,
-    steps: 3,
-    promptsPerStep: 4,
-    miniBatchPrompts: 2,
-    rmMiniBatchPrompts: 2,
-    policyLr: 1e-3,
-    rmLr: 1e-3,
-    maxResponseTokens: 24,
-    samplingBatch: 64,
-    evalEvery: 2,
-    evalK: 2,
-    evalProblemsPerSplit: 2,
-    checkpointEvery: 1,
+/**
+ * The RL budgets, both uses in one table:
+ * - `standalone`: one whole budget per pipeline preset, what {@linkcode resolveRLConfig}
+ *   starts from (and so `deno task rl`); `smoke` runs in seconds, numbers meaningless but finite.
+ * - `ablation`: what the experiments (lib/experiments/) lay over `standalone` for every RL arm,
+ *   per experiment preset, shared so that 03's DistRL run is reused by 04, 05 and 07 from the
+ *   cache. `default` trims the 40-step budget so that the 8 RL arms x 3 seeds fit next to the
+ *   RM grids in about an hour; `full` and `gpu` keep the standalone budget.
+ */
+export const RL_BUDGETS: {
+  readonly standalone: Readonly<Record<PipelinePreset, Readonly<RLBudget>>>;
+  readonly ablation: Readonly<Record<ExperimentPreset, Readonly<Partial<RLBudget>>>>;
+} = {
+  standalone: {
+    smoke: {
+      ...DEFAULT_BUDGET,
+      steps: 3,
+      promptsPerStep: 4,
+      miniBatchPrompts: 2,
+      rmMiniBatchPrompts: 2,
+      policyLr: 1e-3,
+      rmLr: 1e-3,
+      maxResponseTokens: 24,
+      samplingBatch: 64,
+      evalEvery: 2,
+      evalK: 2,
+      evalProblemsPerSplit: 2,
+      checkpointEvery: 1,
+    },
+    default: DEFAULT_BUDGET,
+    gpu: {
+      ...DEFAULT_BUDGET,
+      steps: 200,
+      promptsPerStep: 128,
+      miniBatchPrompts: 32,
+      rmMiniBatchPrompts: 64,
+      samplingBatch: 2048,
+      evalEvery: 25,
+      evalProblemsPerSplit: 100,
+      checkpointEvery: 10,
+    },
   },
-  default: DEFAULT_BUDGET,
-  gpu: {
-    ...DEFAULT_BUDGET,
-    steps: 200,
-    promptsPerStep: 128,
-    miniBatchPrompts: 32,
-    rmMiniBatchPrompts: 64,
-    samplingBatch: 2048,
-    evalEvery: 25,
-    evalProblemsPerSplit: 100,
-    checkpointEvery: 10,
+  ablation: {
+    // Seconds per run: two steps, avg@2 on two problems per split at the start and the end.
+    smoke: { steps: 2, evalEvery: 2 },
+    // ~1-2 min per run on 2 cores: 12 steps of 16 prompts x 4 rollouts; avg@8 on 20 problems per split.
+    default: {
+      steps: 12,
+      promptsPerStep: 16,
+      miniBatchPrompts: 8,
+      rmMiniBatchPrompts: 16,
+      evalEvery: 6,
+      evalProblemsPerSplit: 20,
+    },
+    full: {},
+    gpu: {},
   },
 };
 
@@ -243,7 +266,7 @@ export interface RmHyper {
 }
 
 /** Defaults per RM kind. */
-export const RM_HYPER: Readonly<Record<RmKind, Readonly<RmHyper>>> = {
+export const RM_HYPER: Readonly<Record<RMKind, Readonly<RmHyper>>> = {
   ipvrm: { beta: 10, margin: 5 },
   implicit_prm: { beta: 0.05, margin: 0 },
   dpo: { beta: 0.05, margin: 0 },
@@ -254,7 +277,7 @@ export interface RLConfigInput {
   /** RL method. Default `"distrl"`. */
   method?: Method;
   /** RM kind; default per method (`ipvrm`; `prime`: `implicit_prm`; `grpo`: none). */
-  rm?: RmKind | null;
+  rm?: RMKind | null;
   /** Switch preset. Default `"paper"`. */
   preset?: SwitchPreset;
   /** Pipeline preset of the budget. Default `"default"`. */
@@ -273,7 +296,7 @@ export interface RLConfigInput {
 export interface RLConfig {
   method: Method;
   /** null for `grpo` (verifiable reward only). */
-  rm: RmKind | null;
+  rm: RMKind | null;
   preset: SwitchPreset;
   pipeline: PipelinePreset;
   seed: number;
@@ -298,9 +321,9 @@ interface MethodRule {
   forced: Partial<RLSwitches>;
   reason: string;
   /** Default RM kind (null = none allowed). */
-  rm: RmKind | null;
+  rm: RMKind | null;
   /** Allowed RM kinds. */
-  rms: readonly RmKind[];
+  rms: readonly RMKind[];
 }
 
 /** Method rules (module doc); each reason cites the equation. */
@@ -336,111 +359,107 @@ export const METHOD_RULES: Readonly<Record<Method, MethodRule>> = {
   },
 };
 
-const SWITCH_CHOICES: Partial<Record<keyof RLSwitches, readonly string[]>> = {
-  gaeNorm: ["group", "batch_mean_sigma_v"],
-  candidateSet: ["threshold", "sampled_plus_topk"],
-  lossAgg: ["sequence", "token"],
-  dlw: ["paper", "normalized", "off"],
-  ref: ["old", "sft"],
-  rmUpdate: ["before", "after", "none"],
+const GAE_NORMS = { group: 1, batch_mean_sigma_v: 1 } as const satisfies Record<GaeNorm, 1>;
+const CANDIDATE_SETS = { threshold: 1, sampled_plus_topk: 1 } as const satisfies Record<
+  CandidateMode,
+  1
+>;
+const AGGREGATIONS = { sequence: 1, token: 1 } as const satisfies Record<Aggregation, 1>;
+const DLW_MODES = { paper: 1, normalized: 1, off: 1 } as const satisfies Record<DlwMode, 1>;
+const REFS = { old: 1, sft: 1 } as const satisfies Record<RefChoice, 1>;
+const RM_UPDATES = { before: 1, after: 1, none: 1 } as const satisfies Record<RmUpdate, 1>;
+
+/** Every switch's rule (lib/schema.ts); cross-field invariants are checked after it. */
+const SWITCHES_SCHEMA: SchemaFor<RLSwitches> = {
+  gaeNorm: is.oneOf(GAE_NORMS),
+  whitenGae: is.boolean(),
+  gaeCoef: is.number(),
+  outcomeCoef: is.number(),
+  candidateSet: is.oneOf(CANDIDATE_SETS),
+  topK: is.nullable(is.integer({ min: 1 })),
+  pMin: is.number({ gt: 0, lt: 1, what: "a probability" }),
+  dualClip: is.nullable(is.number({ gt: 1 })),
+  lossAgg: is.oneOf(AGGREGATIONS),
+  dropLastTd: is.boolean(),
+  dlw: is.oneOf(DLW_MODES),
+  adb: is.boolean(),
+  rmSkipUniform: is.boolean(),
+  ref: is.oneOf(REFS),
+  rmUpdate: is.oneOf(RM_UPDATES),
+  alpha: is.number({ min: 0 }),
+  epsLow: is.number({ gt: 0, lt: 1 }),
+  epsHigh: is.number({ gt: 0 }),
+  distEps: is.number({ gt: 0, lt: 1 }),
+  entropyCoef: is.number({ min: 0 }),
 };
+
+const count = is.integer({ min: 1 });
+
+/** Every budget field's rule; the mini-batch divisibility is checked after it. */
+const BUDGET_SCHEMA: SchemaFor<RLBudget> = {
+  steps: count,
+  promptsPerStep: count,
+  // GRPO statistics and RLOO need at least 2 rollouts per prompt.
+  groupSize: is.check(
+    (v) => Number.isInteger(v) && (v as number) >= 2,
+    "n >= 2 rollouts per prompt",
+  ),
+  oversample: count,
+  miniBatchPrompts: count,
+  rmMiniBatchPrompts: count,
+  policyLr: is.number({ gt: 0 }),
+  policyWeightDecay: is.number({ min: 0 }),
+  policyGradClip: is.number({ gt: 0 }),
+  rmLr: is.number({ gt: 0 }),
+  rmGradClip: is.number({ gt: 0 }),
+  rolloutTemperature: is.number({ gt: 0 }),
+  maxResponseTokens: count,
+  samplingBatch: count,
+  evalEvery: count,
+  evalK: count,
+  evalTemperature: is.number({ min: 0 }),
+  evalTopP: is.number({ gt: 0, max: 1 }),
+  evalProblemsPerSplit: count,
+  checkpointEvery: count,
+};
+
+const RM_HYPER_SCHEMA: SchemaFor<RmHyper> = {
+  beta: is.number({ gt: 0 }),
+  margin: is.number({ min: 0 }),
+};
+
+/** The caller's input: known keys only (each sub-object is merged, then checked whole). */
+const INPUT_SCHEMA = {
+  method: is.oneOf(METHOD_RULES),
+  rm: is.nullable(is.oneOf(RM_KINDS)),
+  preset: is.oneOf(SWITCH_PRESETS),
+  pipeline: is.oneOf(RL_BUDGETS.standalone),
+  seed: is.integer({ min: 1 }),
+  switches: is.check(isObject, "an object"),
+  budget: is.check(isObject, "an object"),
+  rmHyper: is.check(isObject, "an object"),
+} as const satisfies SchemaFor<RLConfigInput>;
+
+function isObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const ERR = { error: RLConfigError, prefix: "" };
 
 function fail(msg: string): never {
   throw new RLConfigError(msg);
 }
 
-function choice<T extends string>(v: unknown, options: readonly T[], path: string): T {
-  if (typeof v !== "string" || !options.includes(v as T)) {
-    fail(
-      `${path}: expected one of ${options.map((o) => `"${o}"`).join(", ")}, got ${
-        JSON.stringify(v)
-      }`,
-    );
-  }
-  return v as T;
-}
-
-function known<T extends object>(over: object | undefined, def: T, path: string): void {
+/** Checks the keys of an override object against the full record it overrides. */
+function known(over: object | undefined, full: object, path: string): void {
   if (over === undefined) return;
-  if (typeof over !== "object" || over === null || Array.isArray(over)) {
-    fail(`${path}: expected an object, got ${JSON.stringify(over)}`);
-  }
-  const keys = Object.keys(def);
-  for (const k of Object.keys(over)) {
-    if (!keys.includes(k)) fail(`${path}.${k}: unknown field (known: ${keys.join(", ")})`);
-  }
+  // Rules are irrelevant here: only the key set counts (values are checked after merging).
+  const keys = Object.fromEntries(Object.keys(full).map((k) => [k, () => undefined]));
+  validate(over, keys, { ...ERR, strict: true, path });
 }
 
-function num(v: unknown, path: string, opts: { min?: number; int?: boolean; gt?: number } = {}) {
-  const ok = typeof v === "number" && Number.isFinite(v) &&
-    (opts.int ? Number.isInteger(v) : true) &&
-    (opts.min === undefined || v >= opts.min) && (opts.gt === undefined || v > opts.gt);
-  if (!ok) {
-    const what = [
-      opts.int ? "an integer" : "a finite number",
-      opts.min !== undefined ? `>= ${opts.min}` : "",
-      opts.gt !== undefined ? `> ${opts.gt}` : "",
-    ].filter(Boolean).join(" ");
-    fail(`${path}: expected ${what}, got ${JSON.stringify(v)}`);
-  }
-}
-
-function checkSwitches(s: RLSwitches): void {
-  for (const [k, opts] of Object.entries(SWITCH_CHOICES)) {
-    choice(s[k as keyof RLSwitches], opts, `switches.${k}`);
-  }
-  for (const k of ["whitenGae", "dropLastTd", "adb", "rmSkipUniform"] as const) {
-    if (typeof s[k] !== "boolean") {
-      fail(`switches.${k}: expected a boolean, got ${JSON.stringify(s[k])}`);
-    }
-  }
-  num(s.gaeCoef, "switches.gaeCoef");
-  num(s.outcomeCoef, "switches.outcomeCoef");
-  num(s.alpha, "switches.alpha", { min: 0 });
-  num(s.entropyCoef, "switches.entropyCoef", { min: 0 });
-  if (!(typeof s.pMin === "number" && s.pMin > 0 && s.pMin < 1)) {
-    fail(`switches.pMin: expected a probability in (0, 1), got ${JSON.stringify(s.pMin)}`);
-  }
-  if (s.topK !== null) num(s.topK, "switches.topK", { int: true, min: 1 });
-  if (s.dualClip !== null) num(s.dualClip, "switches.dualClip", { gt: 1 });
-  num(s.epsLow, "switches.epsLow", { gt: 0 });
-  if (s.epsLow >= 1) fail(`switches.epsLow: expected a number in (0, 1), got ${s.epsLow}`);
-  num(s.epsHigh, "switches.epsHigh", { gt: 0 });
-  num(s.distEps, "switches.distEps", { gt: 0 });
-  if (s.distEps >= 1) fail(`switches.distEps: expected a number in (0, 1), got ${s.distEps}`);
-}
-
-function checkBudget(b: RLBudget, method: Method): void {
-  for (
-    const k of [
-      "steps",
-      "promptsPerStep",
-      "groupSize",
-      "oversample",
-      "miniBatchPrompts",
-      "rmMiniBatchPrompts",
-      "maxResponseTokens",
-      "samplingBatch",
-      "evalEvery",
-      "evalK",
-      "evalProblemsPerSplit",
-      "checkpointEvery",
-    ] as const
-  ) num(b[k], `budget.${k}`, { int: true, min: 1 });
-  // GRPO statistics and RLOO need at least 2 rollouts per prompt
-  if (b.groupSize < 2) {
-    fail(`budget.groupSize: expected n >= 2 rollouts per prompt, got ${b.groupSize}`);
-  }
-  for (
-    const k of ["policyLr", "rmLr", "policyGradClip", "rmGradClip", "rolloutTemperature"] as const
-  ) {
-    num(b[k], `budget.${k}`, { gt: 0 });
-  }
-  num(b.policyWeightDecay, "budget.policyWeightDecay", { min: 0 });
-  num(b.evalTemperature, "budget.evalTemperature", { min: 0 });
-  if (!(b.evalTopP > 0 && b.evalTopP <= 1)) {
-    fail(`budget.evalTopP: expected a number in (0, 1], got ${b.evalTopP}`);
-  }
+/** Mini-batches hold whole groups (B15): each mini-batch size divides the prompts per step. */
+function checkBatching(b: RLBudget): void {
   if (b.promptsPerStep % b.miniBatchPrompts !== 0) {
     const B = b.promptsPerStep * b.groupSize, mb = b.miniBatchPrompts * b.groupSize;
     fail(
@@ -454,7 +473,6 @@ function checkBudget(b: RLBudget, method: Method): void {
         `promptsPerStep=${b.promptsPerStep}, rmMiniBatchPrompts=${b.rmMiniBatchPrompts}`,
     );
   }
-  if (method === "prime" && b.groupSize < 2) fail("budget.groupSize: RLOO needs n >= 2");
 }
 
 /**
@@ -471,33 +489,19 @@ function checkBudget(b: RLBudget, method: Method): void {
  * ```
  */
 export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    fail(`Invalid config: expected an object, got ${JSON.stringify(input)}`);
+  if (!isObject(input)) fail(`Invalid config: expected an object, got ${JSON.stringify(input)}`);
+  // Absent keys take their defaults; present ones must pass their rule.
+  known(input, INPUT_SCHEMA, "config");
+  for (const [k, rule] of Object.entries(INPUT_SCHEMA)) {
+    const v = input[k as keyof RLConfigInput];
+    if (v !== undefined) check(v, rule, k, ERR);
   }
-  known(input, {
-    method: 0,
-    rm: 0,
-    preset: 0,
-    pipeline: 0,
-    seed: 0,
-    switches: 0,
-    budget: 0,
-    rmHyper: 0,
-  }, "config");
-  const method = choice(input.method ?? "distrl", METHODS, "method");
-  const preset = choice(input.preset ?? "paper", ["paper", "repo"] as const, "preset");
-  const pipeline = choice(
-    input.pipeline ?? "default",
-    ["smoke", "default", "gpu"] as const,
-    "pipeline",
-  );
+  const method: Method = input.method ?? "distrl";
+  const preset: SwitchPreset = input.preset ?? "paper";
+  const pipeline: PipelinePreset = input.pipeline ?? "default";
   const seed = input.seed ?? 1;
-  num(seed, "seed", { int: true, min: 1 });
   const rule = METHOD_RULES[method];
-  let rm: RmKind | null;
-  if (input.rm === undefined) rm = rule.rm;
-  else if (input.rm === null) rm = null;
-  else rm = choice(input.rm, RM_KINDS, "rm");
+  const rm: RMKind | null = input.rm === undefined ? rule.rm : input.rm;
   if (rule.rm === null && rm !== null) {
     fail(
       `rm: method "grpo" uses the verifiable reward only and takes no RM, got "${rm}" (use method "grpo_ipvrm" for GRPO w/ an RM)`,
@@ -510,7 +514,7 @@ export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
       }`,
     );
   }
-  known(input.switches, SWITCH_PRESETS.paper, "switches");
+  known(input.switches, SWITCHES_SCHEMA, "switches");
   const switches: RLSwitches = { ...SWITCH_PRESETS[preset], ...rule.defaults, ...input.switches };
   for (const [k, v] of Object.entries(rule.forced)) {
     const given = input.switches?.[k as keyof RLSwitches];
@@ -523,7 +527,7 @@ export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
     }
     (switches as unknown as Record<string, unknown>)[k] = v;
   }
-  checkSwitches(switches);
+  validate(switches, SWITCHES_SCHEMA, { ...ERR, path: "switches" });
   if (method === "distrl" && switches.alpha <= 0) {
     fail(
       `switches.alpha: method "distrl" needs alpha > 0 (alpha 0 is "grpo_ipvrm"), got ${switches.alpha}`,
@@ -540,14 +544,14 @@ export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {
     switches.adb = false;
     switches.dlw = "off";
   }
-  known(input.budget, DEFAULT_BUDGET, "budget");
-  const budget: RLBudget = { ...BUDGET_PRESETS[pipeline], ...input.budget };
+  known(input.budget, BUDGET_SCHEMA, "budget");
+  const budget: RLBudget = { ...RL_BUDGETS.standalone[pipeline], ...input.budget };
   if (method === "prime" && input.budget?.rmGradClip === undefined) budget.rmGradClip = 1; // [PRIME] grad_clip 1.0
-  checkBudget(budget, method);
-  known(input.rmHyper, RM_HYPER.ipvrm, "rmHyper");
+  validate(budget, BUDGET_SCHEMA, { ...ERR, path: "budget" });
+  checkBatching(budget);
+  known(input.rmHyper, RM_HYPER_SCHEMA, "rmHyper");
   const rmHyper: RmHyper = { ...RM_HYPER[rm ?? "ipvrm"], ...input.rmHyper };
-  num(rmHyper.beta, "rmHyper.beta", { gt: 0 });
-  num(rmHyper.margin, "rmHyper.margin", { min: 0 });
+  validate(rmHyper, RM_HYPER_SCHEMA, { ...ERR, path: "rmHyper" });
   return {
     method,
     rm,

@@ -20,17 +20,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
-import { dpoLoss, dpoPairsFromGroups, implicitPrmLoss, ipvrmLoss } from "../rm/losses.ts";
+import { dpoPairsFromGroups } from "../rm/losses.ts";
+import { RM_LOSSES, type RMKind } from "../rm/kinds.ts";
 import { rmPairAccuracy } from "../rm/pair_accuracy.ts";
 import { checkGroupSize, checkShape } from "../checks.ts";
 import { logRatio } from "../rm/prefix_values.ts";
-import type { RmKind } from "./config.ts";
 import { overMiniBatches, rowSlice } from "./_minibatch.ts";
 
 /** Options of {@linkcode onlineRmUpdate}. */
 export interface OnlineRmOptions {
   /** RM kind (selects the loss). */
-  kind: RmKind;
+  kind: RMKind;
   /** AdamW state of the RM (lr, clip inside). */
   optimizer: Optimizer;
   /** Verifier outcomes `[B]`, 0/1. */
@@ -81,34 +81,21 @@ export interface RmMiniBatch {
 export function rmLossFn(
   rm: TinyLM,
   mb: RmMiniBatch,
-  options: { kind: RmKind; beta: number },
+  options: { kind: RMKind; beta: number },
 ): { loss: tf.Scalar; scores: tf.Tensor1D } {
   return tf.tidy(() => {
     const lr = logRatio(tokenLogprobs(rm, mb.tokens), mb.logpRef, { mask: mb.mask });
     const scores = lr.sum(1) as tf.Tensor1D;
-    const loss = RM_LOSSES[options.kind](lr, mb, options.beta);
+    const loss = RM_LOSSES[options.kind](lr, mb.mask, {
+      labels: mb.labels,
+      beta: options.beta,
+      pairs: mb.pairs,
+      sampleWeights: mb.weights,
+      sampleMargins: mb.margins,
+    });
     return { loss, scores };
   });
 }
-
-const RM_LOSSES = {
-  ipvrm: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
-    ipvrmLoss(lr, mb.mask, {
-      labels: mb.labels,
-      beta,
-      sampleWeights: mb.weights,
-      sampleMargins: mb.margins,
-    }).loss,
-  implicit_prm: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
-    implicitPrmLoss(lr, mb.mask, {
-      labels: mb.labels,
-      beta,
-      sampleWeights: mb.weights,
-      sampleMargins: mb.margins,
-    }).loss,
-  dpo: (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) =>
-    dpoLoss(lr, mb.mask, { pairs: mb.pairs, beta }).loss,
-} as const satisfies Record<RmKind, (lr: tf.Tensor2D, mb: RmMiniBatch, beta: number) => tf.Scalar>;
 
 /**
  * Online RM update (B14): one epoch over the batch in mini-batches of whole groups, one

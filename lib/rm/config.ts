@@ -11,15 +11,10 @@
 import { deepMerge, type DeepPartial } from "../run/config.ts";
 import type { Reduction, Weighting } from "./losses.ts";
 import { DPO_BETA, IPVRM_BETA, IPVRM_MARGIN } from "./losses.ts";
+import { RM_LOSSES, type RMKind } from "./kinds.ts";
+import { check, fail, is, type SchemaFor, show, validate } from "../schema.ts";
+import type { PipelinePreset, SwitchPreset } from "../vocabulary.ts";
 
-/** Which implicit RM: DPO-RM (B3, Eq. 1–2), Implicit PRM cross-entropy (B4, Eq. 4), IPVRM (B5, Eq. 9). */
-export type RMKind = "dpo" | "implicit_prm" | "ipvrm";
-/** Every {@linkcode RMKind}, in the order tables list them. */
-export const RM_KINDS: readonly RMKind[] = ["dpo", "implicit_prm", "ipvrm"];
-/** Switch presets (methods.md (e)): the paper's text, or the authors' repository. */
-export type SwitchPreset = "paper" | "repo";
-/** Budget presets, one per pipeline preset (testbed.md "Presets"). */
-export type BudgetPreset = "smoke" | "default" | "gpu";
 /** Learning-rate schedule of the RM optimiser (paper App. C: cosine). */
 export type RMSchedule = "cosine" | "linear" | "constant";
 /**
@@ -97,7 +92,7 @@ export interface ResolvedRMConfig extends RMConfig {
   /** The effective β. */
   beta: number;
   /** The presets it was resolved from. */
-  presets: { switches: SwitchPreset; budget: BudgetPreset };
+  presets: { switches: SwitchPreset; budget: PipelinePreset };
 }
 
 /** Defaults: the paper's switches with the `default` (CPU) budget. */
@@ -151,48 +146,49 @@ export const BUDGET_PRESETS = {
   default: { train: { epochs: 5, lr: 1e-4, batchSize: 16 } },
   // A bigger model on a GPU backend: the paper's batch 64, same lr scale.
   gpu: { train: { epochs: 5, lr: 1e-4, batchSize: 64, scoreBatch: 256, evalMaxRows: 1024 } },
-} as const satisfies Record<BudgetPreset, DeepPartial<RMConfig>>;
+} as const satisfies Record<PipelinePreset, DeepPartial<RMConfig>>;
 
 /** Invalid RM configuration; the message names the field. */
 export class RMConfigError extends Error {
   override name = "RMConfigError";
 }
 
-const KINDS: Record<RMKind, true> = { dpo: true, implicit_prm: true, ipvrm: true };
-const WEIGHTINGS: Record<Weighting, true> = { uniform: true, early: true, late: true };
-const REDUCTIONS: Record<Reduction, true> = { sequence: true, token: true };
-const SCHEDULES: Record<RMSchedule, true> = { cosine: true, linear: true, constant: true };
-const PAIRS: Record<PairsPerPrompt, true> = { one: true, all: true };
-const POINTWISE: Record<PointwiseData, true> = { all_rollouts: true, pairs_split: true };
+const WEIGHTINGS = { uniform: 1, early: 1, late: 1 } as const satisfies Record<Weighting, 1>;
+const REDUCTIONS = { sequence: 1, token: 1 } as const satisfies Record<Reduction, 1>;
+const SCHEDULES = { cosine: 1, linear: 1, constant: 1 } as const satisfies Record<RMSchedule, 1>;
+const PAIRS = { one: 1, all: 1 } as const satisfies Record<PairsPerPrompt, 1>;
+const POINTWISE = { all_rollouts: 1, pairs_split: 1 } as const satisfies Record<PointwiseData, 1>;
 
-function choice<K extends string>(table: Record<K, true>, v: unknown, name: string): void {
-  if (typeof v !== "string" || !(v in table)) {
-    const keys = Object.keys(table).map((k) => `"${k}"`).join(", ");
-    throw new RMConfigError(`Invalid ${name}: expected one of ${keys}, got ${JSON.stringify(v)}`);
-  }
-}
+/** Every field's rule (lib/schema.ts); the cross-field invariant is checked after it. */
+const RM_SCHEMA: SchemaFor<RMConfig> = {
+  kind: is.oneOf(RM_LOSSES),
+  beta: is.nullable(is.number({ gt: 0 })),
+  ipvrm: {
+    margin: is.number({ min: 0 }),
+    weighting: is.oneOf(WEIGHTINGS),
+    reduction: is.oneOf(REDUCTIONS),
+  },
+  dpo: { pairsPerPrompt: is.oneOf(PAIRS), gamma: is.number() },
+  pointwiseData: is.oneOf(POINTWISE),
+  train: {
+    epochs: is.integer({ min: 1 }),
+    lr: is.number({ gt: 0 }),
+    batchSize: is.integer({ min: 1 }),
+    schedule: is.oneOf(SCHEDULES),
+    warmupRatio: is.number({ min: 0, max: 0.5 }),
+    maxGradNorm: is.nullable(is.number({ gt: 0 })),
+    weightDecay: is.number({ min: 0 }),
+    scoreBatch: is.integer({ min: 1 }),
+    evalFraction: is.number({ min: 0, max: 0.5 }),
+    evalMaxRows: is.integer({ min: 0 }),
+  },
+  seed: is.integer({ min: 0 }),
+};
 
-function num(
-  v: unknown,
-  name: string,
-  opts: { min?: number; gt?: number; int?: boolean; max?: number },
-): void {
-  const ok = typeof v === "number" && Number.isFinite(v) &&
-    (opts.int ? Number.isInteger(v) : true) &&
-    (opts.min === undefined || v >= opts.min) &&
-    (opts.gt === undefined || v > opts.gt) &&
-    (opts.max === undefined || v <= opts.max);
-  if (!ok) {
-    const parts = [opts.int ? "an integer" : "a finite number"];
-    if (opts.min !== undefined) parts.push(`>= ${opts.min}`);
-    if (opts.gt !== undefined) parts.push(`> ${opts.gt}`);
-    if (opts.max !== undefined) parts.push(`<= ${opts.max}`);
-    throw new RMConfigError(`Invalid ${name}: expected ${parts.join(" ")}, got ${v}`);
-  }
-}
+const ERR = { error: RMConfigError };
 
 /** Preset selection of {@linkcode resolveRMConfig}: a budget name (paper switches) or both names. */
-export type RMPreset = BudgetPreset | { budget: BudgetPreset; switches?: SwitchPreset };
+export type RMPreset = PipelinePreset | { budget: PipelinePreset; switches?: SwitchPreset };
 
 /**
  * Resolves a config: defaults, then the switch preset, then the budget preset, then `overrides`;
@@ -212,13 +208,12 @@ export function resolveRMConfig(
 ): ResolvedRMConfig {
   const p = typeof preset === "string" ? { budget: preset } : preset;
   if (typeof p !== "object" || p === null) {
-    throw new RMConfigError(
-      `Invalid preset: expected "smoke" | "default" | "gpu" or { budget, switches }, got ${preset}`,
-    );
+    const budgets = Object.keys(BUDGET_PRESETS).map((k) => JSON.stringify(k)).join(", ");
+    fail("preset", `expected one of ${budgets} or { budget, switches }, got ${show(preset)}`, ERR);
   }
   const switches = p.switches ?? "paper";
-  choice({ paper: true, repo: true }, switches, "preset.switches");
-  choice({ smoke: true, default: true, gpu: true }, p.budget, "preset.budget");
+  check(switches, is.oneOf(SWITCH_PRESETS), "preset.switches", ERR);
+  check(p.budget, is.oneOf(BUDGET_PRESETS), "preset.budget", ERR);
   let c: RMConfig = deepMerge<RMConfig>(
     DEFAULT_RM_CONFIG as RMConfig,
     SWITCH_PRESETS[switches] as DeepPartial<RMConfig>,
@@ -228,28 +223,12 @@ export function resolveRMConfig(
   );
   c = deepMerge<RMConfig>(c, BUDGET_PRESETS[p.budget] as DeepPartial<RMConfig>, { path: "preset" });
   c = deepMerge<RMConfig>(c, overrides);
-  choice(KINDS, c.kind, "kind");
-  choice(WEIGHTINGS, c.ipvrm.weighting, "ipvrm.weighting");
-  choice(REDUCTIONS, c.ipvrm.reduction, "ipvrm.reduction");
-  choice(PAIRS, c.dpo.pairsPerPrompt, "dpo.pairsPerPrompt");
-  choice(POINTWISE, c.pointwiseData, "pointwiseData");
-  choice(SCHEDULES, c.train.schedule, "train.schedule");
-  if (c.beta !== null) num(c.beta, "beta", { gt: 0 });
-  num(c.ipvrm.margin, "ipvrm.margin", { min: 0 });
-  num(c.dpo.gamma, "dpo.gamma", {});
-  num(c.train.epochs, "train.epochs", { min: 1, int: true });
-  num(c.train.lr, "train.lr", { gt: 0 });
-  num(c.train.batchSize, "train.batchSize", { min: 1, int: true });
-  num(c.train.warmupRatio, "train.warmupRatio", { min: 0, max: 0.5 });
-  if (c.train.maxGradNorm !== null) num(c.train.maxGradNorm, "train.maxGradNorm", { gt: 0 });
-  num(c.train.weightDecay, "train.weightDecay", { min: 0 });
-  num(c.train.scoreBatch, "train.scoreBatch", { min: 1, int: true });
-  num(c.train.evalFraction, "train.evalFraction", { min: 0, max: 0.5 });
-  num(c.train.evalMaxRows, "train.evalMaxRows", { min: 0, int: true });
-  num(c.seed, "seed", { min: 0, int: true });
+  validate(c, RM_SCHEMA, ERR);
   if (c.kind === "ipvrm" && c.ipvrm.reduction === "token" && c.ipvrm.weighting !== "uniform") {
-    throw new RMConfigError(
-      `Invalid ipvrm.weighting: reduction "token" needs "uniform" (a token mean has no per-sequence weights), got "${c.ipvrm.weighting}"`,
+    fail(
+      "ipvrm.weighting",
+      `reduction "token" needs "uniform" (a token mean has no per-sequence weights), got "${c.ipvrm.weighting}"`,
+      ERR,
     );
   }
   const beta = c.beta ?? (c.kind === "ipvrm" ? IPVRM_BETA : DPO_BETA);

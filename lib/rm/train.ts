@@ -28,10 +28,11 @@ import { Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache } from "../run/cache.ts";
 import { hashValue } from "../run/hash.ts";
 import { createProgress } from "../run/progress.ts";
-import { dpoLoss, implicitPrmLoss, ipvrmLoss, type Pair } from "./losses.ts";
+import type { Pair } from "./losses.ts";
 import { rmPairAccuracy } from "./pair_accuracy.ts";
 import { logRatio } from "./prefix_values.ts";
-import { type ResolvedRMConfig, type RMKind, trainingKeyConfig } from "./config.ts";
+import { type ResolvedRMConfig, trainingKeyConfig } from "./config.ts";
+import { RM_LOSSES, type RMLossInputs } from "./kinds.ts";
 import {
   disposePair,
   loadRewardModelPair,
@@ -152,34 +153,22 @@ export function disposeBatchTensors(t: RMBatchTensors): void {
   tf.dispose([t.tokens, t.mask, t.refLogp, t.labels]);
 }
 
-type LossOf = (
-  lr: tf.Tensor2D,
-  mask: tf.Tensor2D,
+/** The inputs of `RM_LOSSES[kind]` from a batch and a resolved config (offline: no ADB/DLW). */
+function lossInputs(
   t: RMBatchTensors,
   c: ResolvedRMConfig,
   pairs: Pair[] | undefined,
-) => tf.Scalar;
-
-/** The loss of each kind over `ℓ[B,W]` (the pure functions of losses.ts). */
-export const RM_LOSSES = {
-  // B3, Eq. 1–2: softplus(γ − β(Σℓ_w − Σℓ_l)), mean over pairs.
-  dpo: (lr, mask, _t, c, pairs) => {
-    if (!pairs || pairs.length === 0) throw new RangeError("Invalid batch.pairs: DPO needs pairs");
-    return dpoLoss(lr, mask, { pairs, beta: c.beta, gamma: c.dpo.gamma }).loss;
-  },
-  // B4, Eq. 4: r softplus(−βΣℓ) + (1−r) softplus(βΣℓ), mean over sequences.
-  implicit_prm: (lr, mask, t, c) =>
-    implicitPrmLoss(lr, mask, { labels: t.labels, beta: c.beta }).loss,
-  // B5/B6, Eq. 9, 16–18: Σ_t w_t softplus(m − sgn v̄_t), per-sequence or token reduction.
-  ipvrm: (lr, mask, t, c) =>
-    ipvrmLoss(lr, mask, {
-      labels: t.labels,
-      beta: c.beta,
-      margin: c.ipvrm.margin,
-      weighting: c.ipvrm.weighting,
-      reduction: c.ipvrm.reduction,
-    }).loss,
-} as const satisfies Record<RMKind, LossOf>;
+): RMLossInputs {
+  return {
+    labels: t.labels,
+    beta: c.beta,
+    pairs,
+    gamma: c.dpo.gamma,
+    margin: c.ipvrm.margin,
+    weighting: c.ipvrm.weighting,
+    reduction: c.ipvrm.reduction,
+  };
+}
 
 /**
  * The closure given to `applyLossStep`: RM forward -> `ℓ = (log π_φ − refLogp) ⊙ M` -> loss.
@@ -193,7 +182,7 @@ export function rmLossFn(
   return (model) => {
     const lp = tokenLogprobs(model, tensors.tokens);
     const lr = logRatio(lp, tensors.refLogp, { mask: tensors.mask });
-    return RM_LOSSES[c.kind](lr, tensors.mask, tensors, c, options.pairs);
+    return RM_LOSSES[c.kind](lr, tensors.mask, lossInputs(tensors, c, options.pairs));
   };
 }
 
@@ -286,7 +275,7 @@ export async function lossFromLogratios(
     const lr = tf.tensor2d(lrData, [b, l]), mask = tf.tensor2d(mData, [b, l]);
     const labels = tf.tensor1d([...options.labels], "float32");
     const t = { tokens: lr, mask, refLogp: lr, labels } as unknown as RMBatchTensors;
-    return RM_LOSSES[options.config.kind](lr, mask, t, options.config, options.pairs);
+    return RM_LOSSES[options.config.kind](lr, mask, lossInputs(t, options.config, options.pairs));
   });
   try {
     return (await loss.data())[0]!;

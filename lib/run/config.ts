@@ -28,7 +28,19 @@ export interface DeepMergeOptions {
   path?: string;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/**
+ * Whether `v` is a plain object (`{...}` or `Object.create(null)`), not an array, null or a
+ * class instance (Date, Map, typed array): the one test of "JSON object" that config
+ * merging, results files and canonical hashing share.
+ *
+ * @example
+ * ```ts
+ * import { isPlainObject } from "./config.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals([isPlainObject({ a: 1 }), isPlainObject([1]), isPlainObject(new Date())], [true, false, false]);
+ * ```
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

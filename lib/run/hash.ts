@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { isPlainObject } from "./config.ts";
 
 /** Chunk size for streaming file hashes: large enough to keep syscalls rare. */
 const FILE_CHUNK_BYTES = 1 << 20;
@@ -50,11 +51,6 @@ function fail(path: string, v: unknown): never {
     `Cannot hash value at ${path}: expected JSON data (plain object, array, string, ` +
       `finite number, boolean or null), got ${describe(v)}`,
   );
-}
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 function write(v: unknown, path: string, out: string[], stack: Set<object>): void {

@@ -9,7 +9,7 @@
 import pl from "nodejs-polars";
 import { join } from "node:path";
 import { canonicalJson, hashValue } from "./hash.ts";
-import { diffConfig, formatConfigDiff } from "./config.ts";
+import { diffConfig, formatConfigDiff, isPlainObject } from "./config.ts";
 import { exists, writeAll, writeFileAtomic, writeTextAtomic } from "./_fs.ts";
 
 /** A results record: one finished unit (a JSON object). */
@@ -26,12 +26,6 @@ export interface JsonlWriterOptions {
   nonFinite?: "error" | "null";
   /** Sink for repairs made on open; default `console.error`. */
   log?: (line: string) => void;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 function findNonFinite(v: unknown, path: string): string | undefined {

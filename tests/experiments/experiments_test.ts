@@ -6,7 +6,7 @@ import {
   RL_METHOD_ARMS,
   RM_ARMS,
 } from "../../lib/experiments/_experiment.ts";
-import { overridesObject } from "../../lib/experiments/_summary.ts";
+import { overridePaths, overridesObject } from "../../lib/experiments/_summary.ts";
 import { diffConfig } from "../../lib/run/config.ts";
 import { PaperIndex } from "../../lib/report/paper.ts";
 import { claimDirection } from "../../lib/report/stats.ts";
@@ -20,28 +20,28 @@ import * as e07 from "../../lib/experiments/07_p_min.ts";
 import * as e08 from "../../lib/experiments/08_processbench_protocols.ts";
 import * as e09 from "../../lib/experiments/09_prefix_values.ts";
 
-const RL = new Set(["03_main_rl", "04_online_update", "05_reference_choice", "07_p_min"]);
-
 Deno.test("every experiment's config diff is valid against the base config", async (t) => {
   for (const e of EXPERIMENTS) {
     await t.step(e.id, () => {
       for (const preset of ["smoke", "default", "full", "gpu"] as const) {
-        const resolve = (o: Record<string, unknown>) =>
-          RL.has(e.id) ? resolveRlArm(preset, o) : resolveRmArm(preset, o);
+        const resolve = (o: object) =>
+          e.grid === "rl" ? resolveRlArm(preset, o) : resolveRmArm(preset, o);
         const base = resolve({});
-        for (const arm of e.arms(preset)) {
-          const cfg = resolve(overridesObject(arm.overrides)); // throws on an unknown path or bad value
+        for (const arm of e.arms()) {
+          const cfg = resolve(overridesObject<object>(arm.overrides)); // throws on an unknown path or bad value
           const changed = diffConfig(base, cfg).map((c) => c.path);
           for (const o of arm.overrides) {
-            assert(o.reason.length > 10, `${e.id}/${arm.name}: override ${o.path} needs a reason`);
-            assert(
-              changed.some((p) => p === o.path || p.startsWith(o.path + ".")),
-              `${e.id}/${arm.name}: ${o.path} changes nothing`,
-            );
+            for (const path of overridePaths(o.set)) {
+              assert(o.reason.length > 10, `${e.id}/${arm.name}: override ${path} needs a reason`);
+              assert(
+                changed.some((p) => p === path || p.startsWith(path + ".")),
+                `${e.id}/${arm.name}: ${path} changes nothing`,
+              );
+            }
           }
         }
         const text = e.configDiff(preset);
-        for (const arm of e.arms(preset)) {
+        for (const arm of e.arms()) {
           assert(text.includes(`[${arm.name}]`), `${e.id}: diff lacks arm ${arm.name}`);
         }
       }
@@ -53,7 +53,7 @@ Deno.test("every claim names paper cells that exist and arms of its experiment",
   const paper = await PaperIndex.load();
   const modules = [e01, e02, e03, e04, e05, e06, e07, e08, e09];
   for (const [i, m] of modules.entries()) {
-    const arms = m.experiment.arms("default").map((a) => a.name);
+    const arms = m.experiment.arms().map((a) => a.name);
     for (const c of m.CLAIMS) {
       assert(
         arms.includes(c.treatment.arm) && arms.includes(c.control.arm),
@@ -79,7 +79,7 @@ Deno.test("selectExperiments() picks by number and rejects unknown numbers", () 
 Deno.test("shared arms resolve to the same config (cache reuse across experiments)", () => {
   const distrl = resolveRlArm("default", {});
   for (const e of [e04, e05, e07]) {
-    const same = e.experiment.arms("default").filter((a) => a.overrides.length === 0);
+    const same = e.experiment.arms().filter((a) => a.overrides.length === 0);
     assertEquals(same.length, 1);
     assertEquals(resolveRlArm("default", overridesObject(same[0]!.overrides)), distrl);
   }

@@ -3,13 +3,15 @@ import {
   claimTable,
   evaluateClaim,
   formatArmDiffs,
+  overridePaths,
+  overridesObject,
   readingOf,
   writeReport,
 } from "../../lib/experiments/_summary.ts";
 import type { UnitRecord } from "../../lib/experiments/_runner.ts";
 import { PaperIndex } from "../../lib/report/paper.ts";
 import { barWithErrors } from "../../lib/report/figures.ts";
-import { resolveRMConfig } from "../../lib/rm/config.ts";
+import { resolveRMConfig, type RMConfig } from "../../lib/rm/config.ts";
 
 function rec(arm: string, seed: number, x: number): UnitRecord {
   return {
@@ -65,14 +67,24 @@ Deno.test("evaluateClaim() pairs shared seeds and calls the verdict from the int
 });
 
 Deno.test("formatArmDiffs() lists each changed path with its reason", () => {
-  const text = formatArmDiffs([{
+  const text = formatArmDiffs<RMConfig>([{
     name: "late",
-    overrides: [{ path: "ipvrm.weighting", value: "late", reason: "Eq. 18" }],
+    overrides: [{ set: { ipvrm: { weighting: "late" } }, reason: "Eq. 18" }],
   }], {
     resolve: (o) => resolveRMConfig("smoke", o),
     base: "rm",
   });
   assert(text.includes('ipvrm.weighting: "uniform" -> "late"    # Eq. 18'), text);
+});
+
+Deno.test("overridesObject() merges typed overrides, later ones winning", () => {
+  const o = overridesObject<RMConfig>([
+    { set: { ipvrm: { margin: 0 } }, reason: "a" },
+    { set: { ipvrm: { weighting: "late" }, kind: "ipvrm" }, reason: "b" },
+    { set: { ipvrm: { margin: 10 } }, reason: "c" },
+  ]);
+  assertEquals(o, { ipvrm: { margin: 10, weighting: "late" }, kind: "ipvrm" });
+  assertEquals(overridePaths({ ipvrm: { margin: 0 }, kind: "dpo" }), ["ipvrm.margin", "kind"]);
 });
 
 Deno.test("writeReport() writes a figure bundle, the table, the reading and the index", async () => {

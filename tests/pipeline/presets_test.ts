@@ -3,15 +3,15 @@ import { Rng } from "../../lib/prng.ts";
 import { drawExamples, pickFormat } from "../../lib/pipeline/corpus.ts";
 import {
   longestSequence,
-  PRESET_NAMES,
   resolvePipelineConfig,
   writerAccuracy,
 } from "../../lib/pipeline/presets.ts";
+import { PIPELINE_PRESET_NAMES } from "../../lib/vocabulary.ts";
 import { parseResponse } from "../../lib/testbed/format.ts";
 import { roleOf } from "../../lib/testbed/splits.ts";
 
 Deno.test("every preset resolves and its context holds the longest chain in every format", () => {
-  for (const p of PRESET_NAMES) {
+  for (const p of PIPELINE_PRESET_NAMES) {
     const c = resolvePipelineConfig(p);
     assertEquals(c.preset, p);
     assert(
@@ -57,7 +57,7 @@ Deno.test("resolvePipelineConfig() errors name the field", () => {
   assertThrows(
     () => resolvePipelineConfig("big" as never),
     RangeError,
-    "preset: expected one of smoke, default, gpu",
+    'preset: expected one of "smoke", "default", "gpu"',
   );
 });
 

@@ -1,10 +1,11 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { barWithErrors } from "../../lib/report/figures.ts";
 import {
   display,
   figureBundle,
   inJupyter,
   PLOTLY_MIME,
+  presetFromEnv,
   showTable,
 } from "../../lib/report/jupyter.ts";
 
@@ -32,4 +33,24 @@ Deno.test("display() / showTable() print a fallback outside Jupyter", async () =
     console.log = orig;
   }
   assertEquals(logged, ["[figure] t (1 traces)", "| a |\n|---|\n| 1 |\n"]);
+});
+
+Deno.test("presetFromEnv() reads $PVL_PRESET as an experiment preset, defaulting to default", () => {
+  const old = Deno.env.get("PVL_PRESET");
+  try {
+    Deno.env.delete("PVL_PRESET");
+    assertEquals(presetFromEnv(), "default");
+    assertEquals(presetFromEnv("full"), "full");
+    Deno.env.set("PVL_PRESET", "smoke");
+    assertEquals(presetFromEnv(), "smoke");
+    Deno.env.set("PVL_PRESET", "paper");
+    assertThrows(
+      () => presetFromEnv(),
+      RangeError,
+      'Invalid $PVL_PRESET: expected one of "smoke", "default", "full", "gpu", got "paper"',
+    );
+  } finally {
+    if (old === undefined) Deno.env.delete("PVL_PRESET");
+    else Deno.env.set("PVL_PRESET", old);
+  }
 });

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import {
-  BUDGET_PRESETS,
   resolveRLConfig,
+  RL_BUDGETS,
   RLConfigError,
   SWITCH_PRESETS,
   variantName,
@@ -75,7 +75,7 @@ Deno.test("resolveRLConfig(): each method's forced and default switches", async 
 });
 
 Deno.test("resolveRLConfig(): budgets per pipeline preset", () => {
-  assertEquals(resolveRLConfig({ pipeline: "smoke" }).budget, { ...BUDGET_PRESETS.smoke });
+  assertEquals(resolveRLConfig({ pipeline: "smoke" }).budget, { ...RL_BUDGETS.standalone.smoke });
   assertEquals(resolveRLConfig({ pipeline: "gpu", budget: { steps: 7 } }).budget.steps, 7);
 });
 
@@ -143,4 +143,10 @@ Deno.test("resolveRLConfig() errors name the field and what was expected", async
   for (const [name, input, msg] of cases) {
     await t.step(name, () => void assertThrows(() => resolveRLConfig(input), RLConfigError, msg));
   }
+});
+
+Deno.test("RL_BUDGETS names both uses: standalone runs and the experiments' ablation trims", () => {
+  assertEquals(RL_BUDGETS.standalone.default.steps, 40); // `deno task rl`
+  assertEquals(RL_BUDGETS.ablation.default.steps, 12); // lib/experiments/ RL arms
+  assertEquals(RL_BUDGETS.ablation.full, {}); // full keeps the standalone budget
 });

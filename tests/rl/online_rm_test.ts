@@ -6,7 +6,7 @@ import { Rng } from "../../lib/prng.ts";
 import { rmPairAccuracy } from "../../lib/rm/pair_accuracy.ts";
 import { adbDlw } from "../../lib/rl/adb_dlw.ts";
 import { type OnlineRmOptions, onlineRmUpdate, rmLossFn } from "../../lib/rl/online_rm.ts";
-import type { RmKind } from "../../lib/rl/config.ts";
+import type { RMKind } from "../../lib/rm/kinds.ts";
 import { changed, LM, numTensors, setup, weightsOf } from "./_rl_setup.ts";
 
 await setup();
@@ -28,7 +28,7 @@ function fixture(seed: number) {
 }
 
 function opts(
-  kind: RmKind,
+  kind: RMKind,
   logpRef: tf.Tensor2D,
   labels: number[],
   over: Partial<OnlineRmOptions> = {},

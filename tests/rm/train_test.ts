@@ -3,7 +3,8 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/as
 import { createOptimizer } from "../../lib/model/train.ts";
 import { Rng } from "../../lib/prng.ts";
 import { ArtifactCache } from "../../lib/run/cache.ts";
-import { resolveRMConfig, type RMKind } from "../../lib/rm/config.ts";
+import { resolveRMConfig } from "../../lib/rm/config.ts";
+import type { RMKind } from "../../lib/rm/kinds.ts";
 import { dpoLoss, implicitPrmLoss, ipvrmLoss, type Weighting } from "../../lib/rm/losses.ts";
 import { frozenCopy, scoreSequences } from "../../lib/rm/score.ts";
 import {
