@@ -41,6 +41,7 @@ export * from "./pipeline/policy.ts";
 export * from "./pipeline/presets.ts";
 export * from "./pipeline/rm_data.ts";
 export * from "./pipeline/rollouts.ts";
+export * from "./pipeline/stages.ts";
 export * from "./pipeline/types.ts";
 export * from "./prng.ts";
 export * from "./report/export.ts";

@@ -27,8 +27,8 @@ import {
   resultsRoot,
 } from "../experiments/_runner.ts";
 import { expectedSeconds, selectExperiments } from "../experiments/_registry.ts";
-import { Stages } from "../experiments/_stages.ts";
-import { defaultSeeds } from "../experiments/_runner.ts";
+import { Stages } from "../pipeline/stages.ts";
+import { defaultSeeds, pipelinePresetOf } from "../experiments/_runner.ts";
 import { type BackendName, processEnv, resolveBackendName } from "../backend.ts";
 import type { ExperimentResult } from "../experiments/_experiment.ts";
 import { formatDuration } from "../run/progress.ts";
@@ -274,7 +274,7 @@ export async function reproduce(
 ): Promise<ExperimentResult[]> {
   const log = options.log ?? ((l: string) => console.error(l));
   const experiments = selectExperiments(args.only);
-  const stages = new Stages(args.preset, { log });
+  const stages = new Stages(pipelinePresetOf(args.preset), { log });
   if (args.jobs > 1) {
     await runJobs(args, stages, log);
     // Everything is finished now: this pass reads it back and writes tables, figures, verdicts.
