@@ -8,7 +8,7 @@
  * @module
  */
 import type { TinyLM } from "../model/lm.ts";
-import { nextTokenLogprobs } from "../model/lm.ts";
+import { nextTokenLogprobs } from "../model/logprobs.ts";
 import { CharTokenizer, PAD_ID } from "../testbed/tokenizer.ts";
 
 /** Statistics of one P_min. */

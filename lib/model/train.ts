@@ -7,14 +7,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamUpdate, gemmActive, sumOfSquares } from "../wasm_gemm/mod.ts";
+import { type TinyLM } from "./lm.ts";
 import {
-  crossEntropyLoss,
   exchangeToInternal,
   type ExchangeWeights,
   internalToExchange,
   readInternal,
-  type TinyLM,
-} from "./lm.ts";
+} from "./exchange.ts";
+import { crossEntropyLoss } from "./logprobs.ts";
 
 /** Invalid optimizer options or state; the message names the field. */
 export class TrainError extends Error {

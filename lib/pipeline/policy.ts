@@ -13,13 +13,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
-import {
-  createLM,
-  type ExchangeWeights,
-  exportWeights,
-  importWeights,
-  type TinyLM,
-} from "../model/lm.ts";
+import { createLM, type TinyLM } from "../model/lm.ts";
+import { type ExchangeWeights, exportWeights, importWeights } from "../model/exchange.ts";
 import {
   createOptimizer,
   exportOptimizerState,

@@ -17,7 +17,8 @@
  */
 import { type BackendInfo, initBackendFromArgs } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
-import { candidateLogprobs, type TinyLM } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { candidateLogprobs } from "../model/logprobs.ts";
 import { sample } from "../model/sample.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import {

@@ -15,7 +15,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
 import { dpoLoss, dpoPairsFromGroups, implicitPrmLoss, ipvrmLoss } from "../rm/losses.ts";
 import { rmPairAccuracy } from "../rm/pair_accuracy.ts";

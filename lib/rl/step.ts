@@ -16,7 +16,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { candidateLogprobs, nextTokenLogprobs, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { candidateLogprobs, nextTokenLogprobs, tokenLogprobs } from "../model/logprobs.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
 import type { Rng } from "../prng.ts";
 import { sequenceScore } from "../rm/prefix_values.ts";

@@ -16,7 +16,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { exportWeights, importWeights, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { exportWeights, importWeights } from "../model/exchange.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import {
   applyLossStep,
@@ -417,7 +419,7 @@ export async function trainRewardModel(
   if (dir) {
     try {
       const ck = await loadCheckpoint(dir, { expectConfig: pair.rm.config });
-      if (ck.metadata.config === configJson && ck.optimizer) {
+      if (ck.metadata.rmConfig === configJson && ck.optimizer) {
         importWeights(pair.rm, await exportWeights(ck.model), { source: dir });
         optimizer.dispose();
         optimizer = ck.optimizer;
@@ -472,7 +474,11 @@ export async function trainRewardModel(
       if (dir) {
         await saveCheckpoint(dir, pair.rm, {
           optimizer,
-          metadata: { config: configJson, epoch: String(epoch), history: JSON.stringify(history) },
+          metadata: {
+            rmConfig: configJson,
+            epoch: String(epoch),
+            history: JSON.stringify(history),
+          },
         });
       }
       await options.onEpoch?.(record);

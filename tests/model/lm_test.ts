@@ -6,17 +6,14 @@ import {
   assertEquals,
   assertThrows,
 } from "@std/assert";
+import { createLM, ModelError } from "../../lib/model/lm.ts";
+import { exchangeShapes, exportWeights, importWeights } from "../../lib/model/exchange.ts";
 import {
   candidateLogprobs,
-  createLM,
-  exchangeShapes,
-  exportWeights,
-  importWeights,
-  ModelError,
   nextTokenLogprobs,
   nextTokenTopK,
   tokenLogprobs,
-} from "../../lib/model/lm.ts";
+} from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import { assertNoLeak, randomTokens, setup, TINY, tinyModel } from "./_setup.ts";
 

@@ -5,7 +5,7 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
-import { exportWeights } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
 import { Rng } from "../../lib/prng.ts";
 import { ArtifactCache } from "../../lib/run/cache.ts";
 import {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "@std/assert";
-import { candidateLogprobs } from "../../lib/model/lm.ts";
+import { candidateLogprobs } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import { type Method, type RLConfigInput } from "../../lib/rl/config.ts";
 import {

@@ -1,7 +1,8 @@
 /** Shared fixtures of the RM trainer/scorer/evaluation tests: a tiny model and tiny data. */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
-import { createLM, exportWeights, type TinyLM } from "../../lib/model/lm.ts";
+import { createLM, type TinyLM } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
 import { Rng } from "../../lib/prng.ts";
 import { frozenCopy, type RewardModelPair } from "../../lib/rm/score.ts";
 import type { RMRollout } from "../../lib/rm/train.ts";
