@@ -97,6 +97,7 @@ export function parseReproduceArgs(
     );
   }
   const only = (argValue(args, "--only") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  selectExperiments(only); // throws naming --only and the known numbers
   const seedsArg = argValue(args, "--seeds");
   let seeds: number[] | undefined;
   if (seedsArg !== undefined) {

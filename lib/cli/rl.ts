@@ -31,6 +31,7 @@ import {
 import { runRL } from "../rl/run.ts";
 import type { EvalSet } from "../rl/_eval.ts";
 import { argValue, numberArg, oneOf } from "./_args.ts";
+import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 /** Parses the command line into a config input (throws naming the flag). */
 export function parseArgs(
@@ -73,16 +74,16 @@ if (import.meta.main) {
   try {
     parsed = parseArgs(args);
     config = resolveRLConfig(parsed.input);
+    checkBackendArg(args);
   } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
+    exitUsage(e);
   }
   const preset = config.pipeline as PresetName;
   // The stage graph: the SFT policy, the RM data and the offline RM of this seed are the same
   // artifacts as `deno task rm --seed S` and the experiments' (seed 1 = the preset's own RM data).
   const stages = new Stages(preset, { backendArgs: args });
   const pipeline = stages.pipeline(config.seed);
-  const backend = await stages.backendInfo();
+  const backend = await startBackend(() => stages.backendInfo());
   const variant = [variantName(config), preset, ...parsed.variantTags].join("-");
   const runId = formatRunId({ ablation: "rl", variant, seed: config.seed });
   const outDir = argValue(args, "--out") ?? `results/rl/${runId}`;

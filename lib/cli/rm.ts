@@ -20,6 +20,7 @@ import { formatRunId } from "../run/run_id.ts";
 import { PRESET_NAMES, type PresetName } from "../pipeline/presets.ts";
 import { Stages } from "../pipeline/stages.ts";
 import {
+  type ResolvedRMConfig,
   resolveRMConfig,
   RM_KINDS,
   type RMKind,
@@ -35,6 +36,7 @@ import {
   type PbReport,
 } from "../rm/evaluate.ts";
 import { argValue, numberArg, oneOf } from "./_args.ts";
+import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 const pct = (
   x: number | undefined,
@@ -89,7 +91,8 @@ if (import.meta.main) {
   let weighting: Weighting | undefined,
     reduction: Reduction | undefined,
     margin: number | undefined,
-    seed: number;
+    seed: number,
+    rmConfig: ResolvedRMConfig;
   try {
     const k = oneOf(args, "--rm", RM_KINDS);
     if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
@@ -105,24 +108,24 @@ if (import.meta.main) {
         `Invalid --weighting/--margin/--reduction: only --rm ipvrm takes them, got --rm ${kind}`,
       );
     }
+    checkBackendArg(args);
+    rmConfig = resolveRMConfig({ budget: preset, switches }, {
+      kind,
+      seed,
+      ipvrm: {
+        ...(weighting ? { weighting } : {}),
+        ...(margin !== undefined ? { margin } : {}),
+        ...(reduction ? { reduction } : {}),
+      },
+    });
   } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
+    exitUsage(e);
   }
-  const rmConfig = resolveRMConfig({ budget: preset, switches }, {
-    kind,
-    seed,
-    ipvrm: {
-      ...(weighting ? { weighting } : {}),
-      ...(margin !== undefined ? { margin } : {}),
-      ...(reduction ? { reduction } : {}),
-    },
-  });
   // The stage graph: the same cached artifacts as the experiments' (seed 1 = the preset's own
   // RM data).
   const stages = new Stages(preset, { backendArgs: args });
   const pipeline = stages.pipeline(seed);
-  const backend = await stages.backendInfo();
+  const backend = await startBackend(() => stages.backendInfo());
   const cache = stages.cache;
   const variant = `${variantName(rmConfig)}-${preset}${switches === "repo" ? "-repo" : ""}`;
   const runId = formatRunId({ ablation: "rm", variant, seed });
