@@ -14,12 +14,13 @@ import { formatDuration } from "../run/progress.ts";
 import {
   buildAvgSet,
   buildBonSet,
+  buildPolicy,
   buildProcessBenchSet,
+  buildRmData,
   buildSftEval,
-} from "../pipeline/eval_sets.ts";
-import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
+} from "../pipeline/stages.ts";
+import { loadPolicy } from "../pipeline/policy.ts";
 import { PRESET_NAMES, type PresetName, resolvePipelineConfig } from "../pipeline/presets.ts";
-import { buildRmData } from "../pipeline/rm_data.ts";
 import { argValue } from "./_args.ts";
 import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 

@@ -21,17 +21,23 @@ import { type TinyLM } from "../model/lm.ts";
 import { candidateLogprobs } from "../model/logprobs.ts";
 import { sample } from "../model/sample.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
+import { dirname, join } from "node:path";
+import type { ExchangeWeights } from "../model/exchange.ts";
+import { readSafetensorsFile } from "../model/safetensors.ts";
 import {
-  buildAvgSet,
-  buildBonSet,
-  buildProcessBenchSet,
+  type PolicySetOptions,
   readAvgSet,
   readBonSet,
   readProcessBenchSet,
+  writeAvgSet,
+  writeBonSet,
+  writeProcessBenchSet,
+  writeSftEval,
 } from "./eval_sets.ts";
-import { buildPolicy, loadPolicy } from "./policy.ts";
+import { loadPolicy, type PolicyStage, stageConfig, writePolicyStage } from "./policy.ts";
+import { fromSTensors } from "./_checkpoint.ts";
 import { type PipelineConfig, type PresetName, resolvePipelineConfig } from "./presets.ts";
-import { buildRmData, readRmData, type RmDataSummary } from "./rm_data.ts";
+import { type BuildRmDataOptions, readRmData, type RmDataSummary, writeRmData } from "./rm_data.ts";
 import { sampleRollouts } from "./rollouts.ts";
 import type { EvalProblem, PbRow, RmPair, Rollout } from "./types.ts";
 import { bonProblemsFrom, pbRowsFrom, rmRolloutsFrom } from "./_rm_inputs.ts";
@@ -69,6 +75,221 @@ import { Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache, type StageSpec } from "../run/cache.ts";
 import type { DeepPartial } from "../run/config.ts";
 import { readJsonl } from "../run/results.ts";
+
+/** Code version of the policy stages (bump when their output changes for the same config). */
+export const POLICY_VERSION = 1;
+/** Code version of the RM-data stage. */
+export const RM_DATA_VERSION = 1;
+/** Code version of the evaluation-set stages. */
+export const EVAL_SETS_VERSION = 1;
+
+/** Options of {@linkcode buildPolicy}. */
+export interface BuildPolicyOptions {
+  /** Artifact cache (default: `new ArtifactCache()`, i.e. `PVL_CACHE_DIR` or `.cache/artifacts`). */
+  cache?: ArtifactCache;
+  /** Where unfinished runs keep checkpoints (default: `PVL_RUNS_DIR`, else `runs/` beside the cache root). */
+  runsDir?: string;
+  /** Progress sink (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** The cached policy stages. */
+export interface PolicyArtifacts {
+  /** Base model (`policy_base`). */
+  base: Artifact;
+  /** SFT policy (`policy_sft`): `weights.safetensors`, `train_log.json`. */
+  sft: Artifact;
+}
+
+function defaultRunsDir(cache: ArtifactCache): string {
+  try {
+    const env = Deno.env.get("PVL_RUNS_DIR");
+    if (env) return env;
+  } catch { /* no --allow-env */ }
+  return join(dirname(cache.root), "runs");
+}
+
+async function cachedStage(
+  config: PipelineConfig,
+  stage: PolicyStage,
+  options: BuildPolicyOptions & {
+    cache: ArtifactCache;
+    inputs: Record<string, string>;
+    init?: () => Promise<ExchangeWeights>;
+  },
+): Promise<Artifact> {
+  const spec = {
+    stage: `policy_${stage}`,
+    version: POLICY_VERSION,
+    config: stageConfig(config, stage),
+    inputs: options.inputs,
+  };
+  const runsDir = options.runsDir ?? defaultRunsDir(options.cache);
+  return await options.cache.getOrBuild(spec, (dir, ctx) =>
+    writePolicyStage(dir, config, {
+      stage,
+      runDir: join(runsDir, spec.stage, ctx.key.slice(0, 16)),
+      ...(options.init ? { init: options.init } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    }));
+}
+
+/**
+ * Builds (or loads from the cache) the base model and the SFT policy.
+ *
+ * @example
+ * ```ts ignore
+ * const config = resolvePipelineConfig("smoke");
+ * const { sft } = await buildPolicy(config, { cache: new ArtifactCache({ root: "/tmp/c" }) });
+ * const model = await loadPolicy(sft, { config });
+ * ```
+ */
+export async function buildPolicy(
+  config: PipelineConfig,
+  options: BuildPolicyOptions = {},
+): Promise<PolicyArtifacts> {
+  const cache = options.cache ?? new ArtifactCache();
+  const base = await cachedStage(config, "base", { ...options, cache, inputs: {} });
+  const sft = await cachedStage(config, "sft", {
+    ...options,
+    cache,
+    inputs: { base: base.key },
+    init: async () => {
+      const w = await readSafetensorsFile(base.file("weights.safetensors"));
+      return fromSTensors(w.tensors, base.file("weights.safetensors"));
+    },
+  });
+  return { base, sft };
+}
+
+/** The cache spec of the RM data (exported so callers can look it up). */
+export function rmDataSpec(config: PipelineConfig, sftKey: string) {
+  return {
+    stage: "rm_data",
+    version: RM_DATA_VERSION,
+    config: {
+      rmData: config.rmData,
+      task: config.task,
+      split: config.split,
+      samplingBatch: config.samplingBatch,
+    },
+    inputs: { policy: sftKey },
+  };
+}
+
+/**
+ * SFT accuracy per ProcessBench-analogue bucket, cached as stage `sft_eval` (get-or-build; the files: {@linkcode writeSftEval}).
+ */
+export async function buildSftEval(
+  config: PipelineConfig,
+  options: PolicySetOptions,
+): Promise<Artifact> {
+  const cache = options.cache ?? new ArtifactCache();
+  const spec = {
+    stage: "sft_eval",
+    version: EVAL_SETS_VERSION,
+    config: {
+      sftEval: config.sftEval,
+      evalSeed: config.evalSets.seed,
+      task: config.task,
+      split: config.split,
+      sftData: config.sftData,
+      samplingBatch: config.samplingBatch,
+    },
+    inputs: { policy: options.sft.key },
+  };
+  return await cache.getOrBuild(spec, (dir) => writeSftEval(dir, config, options));
+}
+
+/**
+ * The ProcessBench analogue, cached as stage `eval_processbench` (get-or-build; the files: {@linkcode writeProcessBenchSet}).
+ */
+export async function buildProcessBenchSet(
+  config: PipelineConfig,
+  options: PolicySetOptions & { maxRounds?: number },
+): Promise<Artifact> {
+  const cache = options.cache ?? new ArtifactCache();
+  const maxRounds = options.maxRounds ?? config.evalSets.processbenchMaxRounds;
+  const e = config.evalSets;
+  const spec = {
+    stage: "eval_processbench",
+    version: EVAL_SETS_VERSION,
+    config: {
+      rowsPerBucket: e.processbenchRowsPerBucket,
+      temperature: e.processbenchTemperature,
+      seed: e.seed,
+      maxRounds,
+      task: config.task,
+      split: config.split,
+      sftData: config.sftData,
+      samplingBatch: config.samplingBatch,
+    },
+    inputs: { policy: options.sft.key },
+  };
+  return await cache.getOrBuild(spec, (dir) => writeProcessBenchSet(dir, config, options));
+}
+
+/**
+ * The best-of-N set, cached as stage `eval_bon` (get-or-build; the files: {@linkcode writeBonSet}).
+ */
+export async function buildBonSet(
+  config: PipelineConfig,
+  options: PolicySetOptions,
+): Promise<Artifact> {
+  const cache = options.cache ?? new ArtifactCache();
+  const e = config.evalSets;
+  const spec = {
+    stage: "eval_bon",
+    version: EVAL_SETS_VERSION,
+    config: {
+      problemsPerSplit: e.bonProblemsPerSplit,
+      n: e.bonN,
+      temperature: e.bonTemperature,
+      seed: e.seed,
+      task: config.task,
+      split: config.split,
+      samplingBatch: config.samplingBatch,
+    },
+    inputs: { policy: options.sft.key },
+  };
+  return await cache.getOrBuild(spec, (dir) => writeBonSet(dir, config, options));
+}
+
+/**
+ * The avg@k problem lists, cached as stage `eval_avg` (no policy needed) (get-or-build; the files: {@linkcode writeAvgSet}).
+ */
+export async function buildAvgSet(
+  config: PipelineConfig,
+  options: { cache?: ArtifactCache } = {},
+): Promise<Artifact> {
+  const cache = options.cache ?? new ArtifactCache();
+  const e = config.evalSets;
+  const spec = {
+    stage: "eval_avg",
+    version: EVAL_SETS_VERSION,
+    config: {
+      problemsPerSplit: e.avgProblemsPerSplit,
+      seed: e.seed,
+      task: config.task,
+      split: config.split,
+    },
+  };
+  return await cache.getOrBuild(spec, (dir) => writeAvgSet(dir, config));
+}
+
+/**
+ * The RM data of `config.rmData` from the SFT policy, cached as stage `rm_data` ({@linkcode rmDataSpec}); the manifest's `meta` holds the {@linkcode RmDataSummary} (get-or-build; the files: {@linkcode writeRmData}).
+ */
+export async function buildRmData(
+  config: PipelineConfig,
+  options: BuildRmDataOptions,
+): Promise<Artifact> {
+  const cache = options.cache ?? new ArtifactCache();
+  return await cache.getOrBuild(
+    rmDataSpec(config, options.sft.key),
+    (dir) => writeRmData(dir, config, options),
+  );
+}
 
 /** Version of the `rm` cache stage (bump when training changes for the same config). */
 export const RM_STAGE_VERSION = 1;
