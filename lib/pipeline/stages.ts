@@ -2,10 +2,11 @@
  * The one stage graph (architecture.md "Pipeline"): base -> SFT policy -> RM data of a seed ->
  * reward models -> evaluation sets (ProcessBench analogue, best-of-N, avg@k) -> RM evaluations ->
  * RL runs, plus the studies built on them (SFT candidate statistics, Monte-Carlo prefixes). Every
- * stage is an {@linkcode ArtifactCache} entry keyed by its config and its inputs' keys; this
- * module (with the builders it calls: policy.ts, rm_data.ts, eval_sets.ts) is the only place that
- * builds cache keys and calls get-or-build. The command lines (lib/cli/rm.ts, rl.ts,
- * reproduce.ts) and the experiments call it, so experiments that share a stage (01's IPVRM is
+ * stage is an {@linkcode ArtifactCache} entry keyed by its config and its inputs' keys, and this
+ * module is the only place that builds those keys and calls get-or-build: policy.ts, rm_data.ts,
+ * eval_sets.ts and lib/rm/train.ts only write what goes into an entry. The command lines
+ * (lib/cli/policy.ts, rm.ts, rl.ts, reproduce.ts) and the experiments call it, so experiments
+ * that share a stage (01's IPVRM is
  * 02's `uniform` arm and 06's `m = 5` arm; 03's DistRL is 04's "with ADB/DLW", 05's
  * behaviour-policy reference and 07's `P_min = 0.1`) build it once, and `deno task rm` /
  * `deno task rl` reuse what the experiments built.
@@ -15,8 +16,8 @@
  * seed.
  * @module
  */
-import { type BackendInfo, initBackendFromArgs } from "../backend.ts";
 import * as tf from "@tensorflow/tfjs";
+import { type BackendInfo, initBackendFromArgs } from "../backend.ts";
 import { type TinyLM } from "../model/lm.ts";
 import { candidateLogprobs } from "../model/logprobs.ts";
 import { sample } from "../model/sample.ts";
