@@ -19,7 +19,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackendFromArgs } from "../lib/backend.ts";
-import { createLM, exportWeights, importWeights } from "../lib/model/lm.ts";
+import { createLM } from "../lib/model/lm.ts";
+import { exportWeights, importWeights } from "../lib/model/exchange.ts";
 import { Rng } from "../lib/prng.ts";
 import type { PipelinePreset } from "../lib/vocabulary.ts";
 import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";

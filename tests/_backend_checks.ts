@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
-import { createLM, tokenLogprobs } from "../lib/model/lm.ts";
+import { createLM } from "../lib/model/lm.ts";
+import { tokenLogprobs } from "../lib/model/logprobs.ts";
 import { createOptimizer, trainStep } from "../lib/model/train.ts";
 import { Rng } from "../lib/prng.ts";
 

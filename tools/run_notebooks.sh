@@ -3,6 +3,8 @@
 #
 #   tools/run_notebooks.sh                 # every notebooks/[0-9]*.ipynb
 #   tools/run_notebooks.sh path/a.ipynb …  # just these
+#   tools/run_notebooks.sh --check         # only check that every tool it needs is there
+#                                          # (exit 0), else name the missing ones (exit 2)
 #
 # Env:
 #   PVL_PRESET      preset passed to the notebooks (default: smoke)
@@ -29,9 +31,27 @@ else
   deno_cmd=(npx -y deno@2.9.6)
 fi
 
-if ! command -v jupyter >/dev/null 2>&1 || ! jupyter nbconvert --version >/dev/null 2>&1; then
-  echo "run_notebooks: jupyter nbconvert not found; apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client" >&2
+install_line="apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client"
+# Every piece this script uses, checked together so a half-installed Jupyter (e.g. nbconvert
+# without jupyter-client) is reported here, in one line, not as a failure further down.
+missing=()
+if ! command -v jupyter >/dev/null 2>&1; then
+  missing+=("jupyter")
+else
+  jupyter nbconvert --version >/dev/null 2>&1 || missing+=("jupyter nbconvert")
+  jupyter kernelspec --version >/dev/null 2>&1 || missing+=("jupyter kernelspec (jupyter-client)")
+  # nbconvert --execute runs notebooks through nbclient, in the Python that runs jupyter.
+  py="$(head -n 1 "$(command -v jupyter)" | sed -n 's/^#! *//p' | awk '{print $NF=="python3" && $1 ~ /env$/ ? "python3" : $1}')"
+  [[ -x "$py" || "$py" == "python3" ]] || py=python3
+  "$py" -c "import nbclient" >/dev/null 2>&1 || missing+=("nbclient (python3-nbclient)")
+fi
+command -v timeout >/dev/null 2>&1 || missing+=("timeout (coreutils)")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "run_notebooks: missing $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g'); $install_line" >&2
   exit 2
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  exit 0
 fi
 
 if ! install_log="$("${deno_cmd[@]}" jupyter --install --force 2>&1)"; then

@@ -5,9 +5,10 @@
  */
 import { initBackendFromArgs } from "../backend.ts";
 import { runLines } from "../conformance/run.ts";
+import { startBackend } from "./_main.ts";
 
 if (import.meta.main) {
-  await initBackendFromArgs(Deno.args, { log: () => {} });
+  await startBackend(() => initBackendFromArgs(Deno.args, { log: () => {} }));
   const text = await new Response(Deno.stdin.readable).text();
   const enc = new TextEncoder();
   await runLines(text, (line) => Deno.stdout.writeSync(enc.encode(line + "\n")));

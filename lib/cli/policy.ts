@@ -14,14 +14,16 @@ import { formatDuration } from "../run/progress.ts";
 import {
   buildAvgSet,
   buildBonSet,
+  buildPolicy,
   buildProcessBenchSet,
+  buildRmData,
   buildSftEval,
-} from "../pipeline/eval_sets.ts";
-import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
+} from "../pipeline/stages.ts";
+import { loadPolicy } from "../pipeline/policy.ts";
 import { resolvePipelineConfig } from "../pipeline/presets.ts";
 import { PIPELINE_PRESET_NAMES, type PipelinePreset } from "../vocabulary.ts";
-import { buildRmData } from "../pipeline/rm_data.ts";
 import { argValue } from "./_args.ts";
+import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 function pct(x: number | undefined): string {
   return x === undefined ? "-" : `${(100 * x).toFixed(1)}%`;
@@ -57,8 +59,14 @@ if (import.meta.main) {
     console.error(`Invalid --seed: expected an integer >= 1, got ${JSON.stringify(seedArg)}`);
     Deno.exit(2);
   }
-  const config = resolvePipelineConfig(preset, seed === undefined ? {} : { seed });
-  const backend = await initBackendFromArgs(args);
+  let config;
+  try {
+    checkBackendArg(args);
+    config = resolvePipelineConfig(preset, seed === undefined ? {} : { seed });
+  } catch (e) {
+    exitUsage(e);
+  }
+  const backend = await startBackend(() => initBackendFromArgs(args));
   const cache = new ArtifactCache();
   console.log(
     `preset ${preset}, seed ${config.seed}, backend ${backend.name} (${backend.threads} threads), cache ${cache.root}`,

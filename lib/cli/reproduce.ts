@@ -24,8 +24,8 @@ import { figuresRoot, resultsRoot } from "../experiments/_runner.ts";
 import { EXPERIMENT_PRESET_NAMES, type ExperimentPreset } from "../vocabulary.ts";
 import { argValue, oneOf } from "./_args.ts";
 import { expectedSeconds, selectExperiments } from "../experiments/_registry.ts";
-import { Stages } from "../experiments/_stages.ts";
-import { defaultSeeds } from "../experiments/_runner.ts";
+import { Stages } from "../pipeline/stages.ts";
+import { defaultSeeds, pipelinePresetOf } from "../experiments/_runner.ts";
 import { type BackendName, processEnv, resolveBackendName } from "../backend.ts";
 import type { ExperimentResult } from "../experiments/_experiment.ts";
 import { formatDuration } from "../run/progress.ts";
@@ -78,6 +78,7 @@ export function parseReproduceArgs(
 ): ReproduceArgs {
   const preset: ExperimentPreset = oneOf(args, "--preset", EXPERIMENT_PRESET_NAMES, "default")!;
   const only = (argValue(args, "--only") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  selectExperiments(only); // throws naming --only and the known numbers
   const seedsArg = argValue(args, "--seeds");
   let seeds: number[] | undefined;
   if (seedsArg !== undefined) {
@@ -255,7 +256,7 @@ export async function reproduce(
 ): Promise<ExperimentResult[]> {
   const log = options.log ?? ((l: string) => console.error(l));
   const experiments = selectExperiments(args.only);
-  const stages = new Stages(args.preset, { log });
+  const stages = new Stages(pipelinePresetOf(args.preset), { log });
   if (args.jobs > 1) {
     await runJobs(args, stages, log);
     // Everything is finished now: this pass reads it back and writes tables, figures, verdicts.

@@ -13,18 +13,10 @@
  * Run it again with the same arguments to resume a killed run.
  * @module
  */
-import { initBackendFromArgs } from "../backend.ts";
-import { ArtifactCache } from "../run/cache.ts";
 import { formatDuration } from "../run/progress.ts";
 import { formatRunId } from "../run/run_id.ts";
-import { buildAvgSet, readAvgSet } from "../pipeline/eval_sets.ts";
-import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { resolvePipelineConfig } from "../pipeline/presets.ts";
 import { PIPELINE_PRESET_NAMES, type PipelinePreset, SWITCH_PRESET_NAMES } from "../vocabulary.ts";
-import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
-import { resolveRMConfig } from "../rm/config.ts";
-import { getOrTrainRewardModel } from "../rm/train.ts";
-import { rmRolloutsFrom } from "../rm/_pipeline.ts";
+import { Stages } from "../pipeline/stages.ts";
 import { sampleProblems } from "../testbed/splits.ts";
 import {
   type Method,
@@ -38,6 +30,7 @@ import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
 import { runRL } from "../rl/run.ts";
 import type { EvalSet } from "../rl/_eval.ts";
 import { argValue, numberArg, oneOf } from "./_args.ts";
+import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 /** Parses the command line into a config input (throws naming the flag). */
 export function parseArgs(
@@ -80,48 +73,35 @@ if (import.meta.main) {
   try {
     parsed = parseArgs(args);
     config = resolveRLConfig(parsed.input);
+    checkBackendArg(args);
   } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
+    exitUsage(e);
   }
   const preset = config.pipeline as PipelinePreset;
-  // The RM data and the offline RM of this seed: the same artifacts as `deno task rm --seed S`
-  // and the experiments' (seed 1 = the preset's own RM data).
-  const pipeline = resolvePipelineConfig(
-    preset,
-    config.seed === 1 ? {} : { rmData: { seed: config.seed } },
-  );
-  const backend = await initBackendFromArgs(args);
-  const cache = new ArtifactCache();
+  // The stage graph: the SFT policy, the RM data and the offline RM of this seed are the same
+  // artifacts as `deno task rm --seed S` and the experiments' (seed 1 = the preset's own RM data).
+  const stages = new Stages(preset, { backendArgs: args });
+  const pipeline = stages.pipeline(config.seed);
+  const backend = await startBackend(() => stages.backendInfo());
   const variant = [variantName(config), preset, ...parsed.variantTags].join("-");
   const runId = formatRunId({ ablation: "rl", variant, seed: config.seed });
   const outDir = argValue(args, "--out") ?? `results/rl/${runId}`;
   const t0 = performance.now();
-  console.log(`run ${runId}: backend ${backend.name}, cache ${cache.root}`);
+  console.log(`run ${runId}: backend ${backend.name}, cache ${stages.cache.root}`);
 
-  const { sft } = await buildPolicy(pipeline, { cache });
-  const loadSft = () => loadPolicy(sft, { config: pipeline });
-  const policy = await loadSft();
+  await stages.policy();
+  const policy = await stages.loadSft();
   let rm = null;
   if (config.rm) {
     // the offline RM of this kind (the RL's initial RM), trained with the paper switches
-    const dataArt = await buildRmData(pipeline, { sft, cache });
-    const data = await readRmData(dataArt);
-    const rmConfig = resolveRMConfig({ budget: preset, switches: "paper" }, {
-      kind: config.rm,
-      seed: config.seed,
-    });
-    const { pair, artifact } = await getOrTrainRewardModel(loadSft, rmRolloutsFrom(data.rollouts), {
-      config: rmConfig,
-      sftKey: sft.key,
-      dataKey: dataArt.key,
-      cache,
-    });
+    const { pair, artifact } = await stages.trainedRewardModel(
+      stages.rmConfig({ kind: config.rm }, config.seed),
+    );
     pair.ref.dispose();
     rm = pair.rm;
     console.log(`initial RM: offline ${config.rm} (key ${artifact.key.slice(0, 12)})`);
   }
-  const avg = await readAvgSet(await buildAvgSet(pipeline, { cache }));
+  const avg = await stages.avgProblems();
   const evalSets: EvalSet[] = pipeline.split.policyEval.map((b) => ({
     name: b.name,
     problems: avg.filter((p) => p.split === b.name).map((p) => p.problem),

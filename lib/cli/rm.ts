@@ -14,39 +14,28 @@
  * seeds must vary both); N = 1 uses the pipeline's default RM data.
  * @module
  */
-import { initBackendFromArgs } from "../backend.ts";
-import { ArtifactCache } from "../run/cache.ts";
 import { formatDuration } from "../run/progress.ts";
 import { openJsonl, saveResolvedConfig } from "../run/results.ts";
 import { formatRunId } from "../run/run_id.ts";
-import {
-  buildBonSet,
-  buildProcessBenchSet,
-  readBonSet,
-  readProcessBenchSet,
-} from "../pipeline/eval_sets.ts";
-import { buildPolicy, loadPolicy } from "../pipeline/policy.ts";
-import { resolvePipelineConfig } from "../pipeline/presets.ts";
 import {
   PIPELINE_PRESET_NAMES,
   type PipelinePreset,
   SWITCH_PRESET_NAMES,
   type SwitchPreset,
 } from "../vocabulary.ts";
-import { buildRmData, readRmData } from "../pipeline/rm_data.ts";
-import { resolveRMConfig, variantName } from "../rm/config.ts";
+import { Stages } from "../pipeline/stages.ts";
+import { type ResolvedRMConfig, resolveRMConfig, variantName } from "../rm/config.ts";
 import { RM_KINDS, type RMKind } from "../rm/kinds.ts";
 import type { Reduction, Weighting } from "../rm/losses.ts";
 import { disposePair } from "../rm/score.ts";
-import { getOrTrainRewardModel } from "../rm/train.ts";
 import {
   type BonReport,
   evaluateBestOfN,
   evaluateProcessBench,
   type PbReport,
 } from "../rm/evaluate.ts";
-import { bonProblemsFrom, pbRowsFrom, rmRolloutsFrom } from "../rm/_pipeline.ts";
 import { argValue, numberArg, oneOf } from "./_args.ts";
+import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 const pct = (
   x: number | undefined,
@@ -101,7 +90,8 @@ if (import.meta.main) {
   let weighting: Weighting | undefined,
     reduction: Reduction | undefined,
     margin: number | undefined,
-    seed: number;
+    seed: number,
+    rmConfig: ResolvedRMConfig;
   try {
     const k = oneOf(args, "--rm", RM_KINDS);
     if (!k) throw new RangeError(`Invalid --rm: expected one of ${RM_KINDS.join(", ")} (required)`);
@@ -117,34 +107,36 @@ if (import.meta.main) {
         `Invalid --weighting/--margin/--reduction: only --rm ipvrm takes them, got --rm ${kind}`,
       );
     }
+    checkBackendArg(args);
+    rmConfig = resolveRMConfig({ budget: preset, switches }, {
+      kind,
+      seed,
+      ipvrm: {
+        ...(weighting ? { weighting } : {}),
+        ...(margin !== undefined ? { margin } : {}),
+        ...(reduction ? { reduction } : {}),
+      },
+    });
   } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
+    exitUsage(e);
   }
-  const rmConfig = resolveRMConfig({ budget: preset, switches }, {
-    kind,
-    seed,
-    ipvrm: {
-      ...(weighting ? { weighting } : {}),
-      ...(margin !== undefined ? { margin } : {}),
-      ...(reduction ? { reduction } : {}),
-    },
-  });
-  const pipeline = resolvePipelineConfig(preset, seed === 1 ? {} : { rmData: { seed } });
-  const backend = await initBackendFromArgs(args);
-  const cache = new ArtifactCache();
+  // The stage graph: the same cached artifacts as the experiments' (seed 1 = the preset's own
+  // RM data).
+  const stages = new Stages(preset, { backendArgs: args });
+  const pipeline = stages.pipeline(seed);
+  const backend = await startBackend(() => stages.backendInfo());
+  const cache = stages.cache;
   const variant = `${variantName(rmConfig)}-${preset}${switches === "repo" ? "-repo" : ""}`;
   const runId = formatRunId({ ablation: "rm", variant, seed });
   const outDir = argValue(args, "--out") ?? `results/rm/${runId}`;
   const t0 = performance.now();
   console.log(`run ${runId}: backend ${backend.name}, cache ${cache.root}`);
 
-  const { sft } = await buildPolicy(pipeline, { cache });
-  const loadSft = () => loadPolicy(sft, { config: pipeline });
-  const dataArt = await buildRmData(pipeline, { sft, cache });
-  const data = await readRmData(dataArt);
-  const pbArt = await buildProcessBenchSet(pipeline, { sft, cache });
-  const bonArt = await buildBonSet(pipeline, { sft, cache });
+  const sft = await stages.policy();
+  const data = await stages.rmDataRecords(seed);
+  const dataArt = data.artifact;
+  const pbSet = await stages.processBench();
+  const bonSet = await stages.bestOfN();
   console.log(
     `data: ${data.rollouts.length} rollouts / ${data.pairs.length} prompts (key ${
       dataArt.key.slice(0, 12)
@@ -164,23 +156,20 @@ if (import.meta.main) {
     runId,
     rm: rmConfig,
     pipelinePreset: preset,
-    keys: { sft: sft.key, rmData: dataArt.key, processbench: pbArt.key, bon: bonArt.key },
+    keys: {
+      sft: sft.key,
+      rmData: dataArt.key,
+      processbench: pbSet.artifact.key,
+      bon: bonSet.artifact.key,
+    },
     backend: backend.name,
   }, { onMismatch: "overwrite" });
   const jsonl = await openJsonl(`${outDir}/results.jsonl`);
   const tTrain = performance.now();
-  const { pair, artifact, history } = await getOrTrainRewardModel(
-    loadSft,
-    rmRolloutsFrom(data.rollouts),
-    {
-      config: rmConfig,
-      sftKey: sft.key,
-      dataKey: dataArt.key,
-      cache,
-      rebuild: args.includes("--rebuild"),
-      onEpoch: (r) => jsonl.append({ type: "epoch", runId, ...r }),
-    },
-  );
+  const { pair, artifact, history } = await stages.trainedRewardModel(rmConfig, {
+    rebuild: args.includes("--rebuild"),
+    onEpoch: (r) => jsonl.append({ type: "epoch", runId, ...r }),
+  });
   const trainSeconds = (performance.now() - tTrain) / 1000;
   if (artifact.hit) {
     for (const r of history) await jsonl.append({ type: "epoch", runId, cached: true, ...r });
@@ -192,16 +181,14 @@ if (import.meta.main) {
   );
   try {
     const tEval = performance.now();
-    const pbRows = pbRowsFrom(await readProcessBenchSet(pbArt));
-    const pb = await evaluateProcessBench(pair, pbRows, {
+    const pb = await evaluateProcessBench(pair, pbSet.rows, {
       beta: rmConfig.beta,
       batchSize: rmConfig.train.scoreBatch,
       seed,
     });
     await jsonl.append({ type: "processbench", runId, ...pb });
-    const bonSet = await readBonSet(bonArt);
     const ns = [4, 16, 64].filter((n) => n <= pipeline.evalSets.bonN);
-    const bon = await evaluateBestOfN(pair, bonProblemsFrom(bonSet.problems, bonSet.rollouts), {
+    const bon = await evaluateBestOfN(pair, bonSet.problems, {
       score: kind === "ipvrm" ? "final_mean_value" : "sum",
       beta: rmConfig.beta,
       ns: ns.length ? ns : [pipeline.evalSets.bonN],

@@ -4,7 +4,7 @@
  * name the argument in the spec's snake_case); the maths is lib/eval's.
  * @module
  */
-import type { Op } from "./ops.ts";
+import type { Op } from "./_op.ts";
 import { ArgError, type Args, checkTensor, choice, mat, vec } from "./_args.ts";
 import { checkStepEnds, stepScores } from "../eval/step_scores.ts";
 import { checkRows, processBenchF1, type ScoredRow } from "../eval/processbench.ts";

@@ -4,19 +4,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Op } from "./ops.ts";
+import type { Op } from "./_op.ts";
 import { ArgError, type Args, checkTensor, mask as maskArg, mat } from "./_args.ts";
 import { type ResolvedLMConfig, resolveLMConfig } from "../model/config.ts";
+import { createLM, type TinyLM } from "../model/lm.ts";
 import {
-  createLM,
-  crossEntropyLoss,
   exchangeShapes,
+  importWeights,
   internalToExchange,
-  nextTokenLogprobs,
-  type TinyLM,
   type WeightTensor,
-} from "../model/lm.ts";
-import { importWeights } from "../model/lm.ts";
+} from "../model/exchange.ts";
+import { crossEntropyLoss, nextTokenLogprobs } from "../model/logprobs.ts";
 import { Rng } from "../prng.ts";
 
 function configArg(args: Args): ResolvedLMConfig {

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Op } from "./ops.ts";
+import type { Op } from "./_op.ts";
 import {
   ArgError,
   type Args,

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkFinite, checkShape } from "../checks.ts";
 import type { TinyLM } from "../model/lm.ts";
-import { nextTokenLogprobs } from "../model/lm.ts";
+import { nextTokenLogprobs } from "../model/logprobs.ts";
 import { CharTokenizer, PAD_ID } from "../testbed/tokenizer.ts";
 
 /** Statistics of one P_min. */

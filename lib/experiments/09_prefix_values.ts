@@ -7,16 +7,15 @@
  * final correctness and the Pearson correlation of the one-step TD with the outcome.
  *
  * The Monte-Carlo rollouts depend only on the SFT policy and the seed, so they are computed once
- * per seed and shared by the three RMs (cached as stage `mc_prefixes`).
+ * per seed and shared by the three RMs (the stage graph's `mc_prefixes`,
+ * lib/pipeline/stages.ts).
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { candidateLogprobs, type TinyLM } from "../model/lm.ts";
-import { sample } from "../model/sample.ts";
-import { Rng } from "../prng.ts";
 import { reliabilityBins, reliabilityDiagram } from "../report/figures.ts";
+import { auc, pearson } from "../report/stats.ts";
+import type { PipelinePreset } from "../vocabulary.ts";
+import type { McSizes } from "../pipeline/stages.ts";
 import { stepScores } from "../eval/step_scores.ts";
-import { testbedTask } from "../rl/_rollout.ts";
 import { disposePair, scoreSequences } from "../rm/score.ts";
 import { overridesObject } from "./_summary.ts";
 import {
@@ -31,192 +30,20 @@ import {
 } from "./_experiment.ts";
 import type { RMConfig } from "../rm/config.ts";
 import type { UnitOutput, UnitRecord } from "./_runner.ts";
-import { pipelinePresetOf } from "./_runner.ts";
 
 const ID = "09_prefix_values";
 
 /** Sizes of the Monte-Carlo study per pipeline preset. */
-export const MC_SIZES = {
+export const MC_SIZES: Readonly<Record<PipelinePreset, McSizes>> = {
   smoke: { prefixes: 6, rollouts: 2, tdPoints: 4, topK: 5 },
   default: { prefixes: 120, rollouts: 8, tdPoints: 100, topK: 5 },
   gpu: { prefixes: 500, rollouts: 16, tdPoints: 500, topK: 5 },
 } as const;
 
-/** Area under the ROC curve of `scores` for binary `labels` (ties count half); NaN without both classes. */
-export function auc(scores: readonly number[], labels: readonly number[]): number {
-  const pos: number[] = [], neg: number[] = [];
-  scores.forEach((s, i) => (labels[i] ? pos : neg).push(s));
-  if (pos.length === 0 || neg.length === 0) return NaN;
-  // Rank-sum (Mann-Whitney U) with average ranks for ties.
-  const all = scores.map((s, i) => ({ s, y: labels[i] ? 1 : 0 })).sort((a, b) => a.s - b.s);
-  let rankSum = 0;
-  for (let i = 0; i < all.length;) {
-    let j = i;
-    while (j < all.length && all[j]!.s === all[i]!.s) j++;
-    const r = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (all[k]!.y) rankSum += r;
-    i = j;
-  }
-  return (rankSum - (pos.length * (pos.length + 1)) / 2) / (pos.length * neg.length);
-}
-
-/** Pearson correlation; NaN when either side is constant. */
-export function pearson(x: readonly number[], y: readonly number[]): number {
-  const n = Math.min(x.length, y.length);
-  if (n < 2) return NaN;
-  const mx = x.slice(0, n).reduce((a, b) => a + b, 0) / n,
-    my = y.slice(0, n).reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
-}
-
-/** One prefix of an SFT rollout with its Monte-Carlo success rate. */
-interface McPrefix {
-  prompt: number[];
-  /** The whole original response (scored by the RMs). */
-  response: number[];
-  /** Response tokens in the prefix (cut after a step). */
-  cut: number;
-  /** Fraction of continuations that end correct. */
-  success: number;
-}
-
-/** One TD branch: prefix of `cut` tokens, then candidate `token`, one rollout's outcome. */
-interface TdBranch {
-  prompt: number[];
-  response: number[];
-  cut: number;
-  token: number;
-  outcome: number;
-}
-
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-async function continuations(
-  model: TinyLM,
-  rows: number[][],
-  options: {
-    rng: Rng;
-    problem: Parameters<ReturnType<typeof testbedTask>["verify"]>[0];
-    promptLen: number;
-  },
-): Promise<number[]> {
-  const task = testbedTask();
-  const len = rows[0]!.length;
-  const maxNew = model.config.context - len;
-  if (maxNew < 1) return rows.map((r) => task.verify(options.problem, r.slice(options.promptLen)));
-  const out = await sample(model, rows, {
-    rng: options.rng,
-    maxNewTokens: maxNew,
-    temperature: 1,
-    eosId: task.eosId,
-    padId: task.padId,
-  });
-  return rows.map((r, i) => {
-    const gen = Array.from(
-      out.tokens.subarray(i * out.shape[1], i * out.shape[1] + out.lengths[i]!),
-    );
-    return task.verify(options.problem, [...r.slice(options.promptLen), ...gen]);
-  });
-}
-
-async function nextTokenTopK(model: TinyLM, ids: number[], k: number): Promise<number[]> {
-  const V = model.config.vocab;
-  const logp = tf.tidy(() => {
-    const tokens = tf.tensor2d([ids], [1, ids.length], "int32");
-    const cands = tf.tensor3d([ids.map(() => [...Array(V).keys()])].flat(1).flat(), [
-      1,
-      ids.length,
-      V,
-    ], "int32");
-    // candidateLogp[0, t, v] = log pi(v | ids[<=t]) at the last position (the next token).
-    const { candidateLogp } = candidateLogprobs(model, tokens, { candidates: cands });
-    return candidateLogp.slice([0, ids.length - 1, 0], [1, 1, V]).reshape([V]);
-  });
-  const p = Array.from(await logp.data());
-  logp.dispose();
-  return [...p.keys()].sort((a, b) => p[b]! - p[a]!).slice(0, k);
-}
-
-/** The Monte-Carlo study of one seed (module doc), cached as stage `mc_prefixes`. */
-async function mcStudy(
-  stages: Stages,
-  seed: number,
-): Promise<{ prefixes: McPrefix[]; branches: TdBranch[] }> {
-  const sizes = MC_SIZES[pipelinePresetOf(stages.preset)];
-  const data = await stages.rmData(seed);
-  const sft = await stages.policy();
-  const art = await stages.cache.getOrBuild(
-    {
-      stage: "mc_prefixes",
-      version: 1,
-      config: { sizes, seed },
-      inputs: { sft: sft.key, data: data.artifact.key },
-    },
-    async (dir) => {
-      const model = await stages.loadSft();
-      try {
-        const rng = new Rng(seed).fork("mc_prefixes");
-        const raw = data.raw.filter((r) => r.finished && r.stepEnds.length > 0);
-        const prefixes: McPrefix[] = [];
-        const branches: TdBranch[] = [];
-        for (let i = 0; i < sizes.prefixes && raw.length > 0; i++) {
-          const r = raw[Math.floor(rng.next() * raw.length)]!;
-          const prompt = data.rollouts[data.raw.indexOf(r)]!.prompt as number[];
-          const cut = r.stepEnds[Math.floor(rng.next() * r.stepEnds.length)]!;
-          const rows = Array.from(
-            { length: sizes.rollouts },
-            () => [...prompt, ...r.tokens.slice(0, cut)],
-          );
-          const outs = await continuations(model, rows, {
-            rng,
-            problem: r.problem,
-            promptLen: prompt.length,
-          });
-          prefixes.push({
-            prompt,
-            response: r.tokens,
-            cut,
-            success: outs.reduce((a, b) => a + b, 0) / outs.length,
-          });
-        }
-        for (let i = 0; i < sizes.tdPoints && raw.length > 0; i++) {
-          const r = raw[Math.floor(rng.next() * raw.length)]!;
-          const prompt = data.rollouts[data.raw.indexOf(r)]!.prompt as number[];
-          const cut = Math.floor(rng.next() * Math.max(1, r.tokens.length - 1));
-          const ids = [...prompt, ...r.tokens.slice(0, cut)];
-          for (const token of await nextTokenTopK(model, ids, sizes.topK)) {
-            const [outcome] = await continuations(model, [[...ids, token]], {
-              rng,
-              problem: r.problem,
-              promptLen: prompt.length,
-            });
-            branches.push({
-              prompt,
-              response: [...r.tokens.slice(0, cut), token],
-              cut,
-              token,
-              outcome: outcome ?? 0,
-            });
-          }
-        }
-        await Deno.writeTextFile(`${dir}/mc.json`, JSON.stringify({ prefixes, branches }));
-        return { prefixes: prefixes.length, branches: branches.length };
-      } finally {
-        model.dispose();
-      }
-    },
-  );
-  return JSON.parse(await Deno.readTextFile(art.file("mc.json")));
-}
-
 async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> {
-  const mc = await mcStudy(stages, seed);
+  const mc = await stages.mcPrefixes(seed, MC_SIZES[stages.preset]);
   const pb = await stages.processBench();
   const rm = await stages.rewardModel(overridesObject(arm.overrides), seed);
   try {
@@ -229,7 +56,7 @@ async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promi
     );
     // reliabilityBins takes binary outcomes: each prefix contributes its M rollouts' outcomes
     // (round(success * M) ones), all at that prefix's predicted probability.
-    const m = MC_SIZES[pipelinePresetOf(stages.preset)].rollouts;
+    const m = MC_SIZES[stages.preset].rollouts;
     const probs: number[] = [], success: number[] = [];
     mc.prefixes.forEach((p, i) => {
       const q = sigmoid(scored[i]!.meanValues[p.cut - 1] ?? 0);

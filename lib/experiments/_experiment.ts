@@ -28,7 +28,7 @@ import {
   type UnitOutput,
   type UnitRecord,
 } from "./_runner.ts";
-import { type RlOutcome, type RmEvaluation, Stages } from "./_stages.ts";
+import { type RlOutcome, type RmEvaluation, Stages } from "../pipeline/stages.ts";
 import {
   type Claim,
   claimBars,
@@ -158,7 +158,7 @@ export async function runExperiment<C>(
 ): Promise<ExperimentResult> {
   checkPreset(preset);
   const t0 = performance.now();
-  const stages = options.stages ?? new Stages(preset, { log: options.log });
+  const stages = options.stages ?? new Stages(pipelinePresetOf(preset), { log: options.log });
   const seeds = [...(options.seeds ?? defaultSeeds(preset))];
   const byName = new Map(def.arms.map((a) => [a.name, a]));
   const grid: GridResult = await runGrid({

@@ -6,7 +6,8 @@
  * @module
  */
 import { type LMConfig, plainConfig, resolveLMConfig } from "./config.ts";
-import { createLM, exportWeights, importWeights, type TinyLM } from "./lm.ts";
+import { createLM, type TinyLM } from "./lm.ts";
+import { exportWeights, importWeights } from "./exchange.ts";
 import {
   exportOptimizerState,
   importOptimizerState,

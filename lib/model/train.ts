@@ -8,14 +8,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { check, is, validate } from "../schema.ts";
 import { adamUpdate, gemmActive, sumOfSquares } from "../wasm_gemm/mod.ts";
+import { type TinyLM } from "./lm.ts";
 import {
-  crossEntropyLoss,
   exchangeToInternal,
   type ExchangeWeights,
   internalToExchange,
   readInternal,
-  type TinyLM,
-} from "./lm.ts";
+} from "./exchange.ts";
+import { crossEntropyLoss } from "./logprobs.ts";
 
 /** Invalid optimizer options or state; the message names the field. */
 export class TrainError extends Error {

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ExchangeWeights } from "../model/lm.ts";
+import type { ExchangeWeights } from "../model/exchange.ts";
 import type { OptimizerState } from "../model/train.ts";
 import { readSafetensorsFile, type STensor, writeSafetensorsFile } from "../model/safetensors.ts";
 import type { RngState } from "../prng.ts";

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import type { TinyLM } from "../model/lm.ts";
 import type { Rng } from "../prng.ts";
-import { type Artifact, ArtifactCache } from "../run/cache.ts";
+import type { Artifact, ArtifactCache } from "../run/cache.ts";
 import {
   parseResponse,
   renderPrompt,
@@ -32,9 +32,6 @@ import { loadPolicy } from "./policy.ts";
 import { type PipelineConfig, streamRng } from "./presets.ts";
 import { accuracyByBucket, sampleRollouts } from "./rollouts.ts";
 import type { EvalProblem, PbRow, Rollout } from "./types.ts";
-
-/** Code version of the evaluation-set stages. */
-export const EVAL_SETS_VERSION = 1;
 
 /** Options shared by the builders that sample from the policy. */
 export interface PolicySetOptions {
@@ -87,70 +84,55 @@ export interface SftEvalSummary {
  * SFT accuracy per ProcessBench-analogue bucket (temperature 1 and greedy), with the
  * data writer's ceiling. Files: `rollouts.jsonl` (T=1), `greedy.jsonl`, `summary.json`.
  */
-export async function buildSftEval(
+export async function writeSftEval(
+  dir: string,
   config: PipelineConfig,
   options: PolicySetOptions,
-): Promise<Artifact> {
-  const cache = options.cache ?? new ArtifactCache();
-  const spec = {
-    stage: "sft_eval",
-    version: EVAL_SETS_VERSION,
-    config: {
-      sftEval: config.sftEval,
-      evalSeed: config.evalSets.seed,
-      task: config.task,
-      split: config.split,
-      sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
-    },
-    inputs: { policy: options.sft.key },
+) {
+  const rng = streamRng(config.evalSets.seed, "sft_eval/problems");
+  const items = config.split.processbench.flatMap((b) =>
+    drawBucket(rng, config, "processbench", b, config.sftEval.problemsPerBucket).map((
+      problem,
+    ) => ({
+      problem,
+      bucket: b.name,
+    }))
+  );
+  const [sampled, greedy] = await withModel(config, options, async (m) => [
+    await sampleRollouts(m, items, {
+      rng: streamRng(config.evalSets.seed, "sft_eval/sampling"),
+      n: 1,
+      temperature: config.sftEval.temperature,
+      batchRows: config.samplingBatch,
+      label: "sft_eval",
+      ...(options.log ? { log: options.log } : {}),
+    }),
+    await sampleRollouts(m, items, {
+      rng: streamRng(config.evalSets.seed, "sft_eval/greedy"),
+      n: 1,
+      temperature: 0,
+      batchRows: config.samplingBatch,
+      label: "sft_eval_greedy",
+      ...(options.log ? { log: options.log } : {}),
+    }),
+  ]);
+  const wrng = streamRng(config.evalSets.seed, "sft_eval/writer");
+  const writerRows = items.flatMap((it) =>
+    Array.from({ length: 20 }, () => {
+      const { trace } = writeSftSolution(it.problem, wrng, { config: config.sftData });
+      return { bucket: it.bucket, correct: trace.answer === answerOf(it.problem) ? 1 : 0 };
+    })
+  );
+  const summary: SftEvalSummary = {
+    accuracy: accuracyByBucket(sampled),
+    greedy: accuracyByBucket(greedy),
+    writer: accuracyByBucket(writerRows),
+    problemsPerBucket: config.sftEval.problemsPerBucket,
   };
-  return await cache.getOrBuild(spec, async (dir) => {
-    const rng = streamRng(config.evalSets.seed, "sft_eval/problems");
-    const items = config.split.processbench.flatMap((b) =>
-      drawBucket(rng, config, "processbench", b, config.sftEval.problemsPerBucket).map((
-        problem,
-      ) => ({
-        problem,
-        bucket: b.name,
-      }))
-    );
-    const [sampled, greedy] = await withModel(config, options, async (m) => [
-      await sampleRollouts(m, items, {
-        rng: streamRng(config.evalSets.seed, "sft_eval/sampling"),
-        n: 1,
-        temperature: config.sftEval.temperature,
-        batchRows: config.samplingBatch,
-        label: "sft_eval",
-        ...(options.log ? { log: options.log } : {}),
-      }),
-      await sampleRollouts(m, items, {
-        rng: streamRng(config.evalSets.seed, "sft_eval/greedy"),
-        n: 1,
-        temperature: 0,
-        batchRows: config.samplingBatch,
-        label: "sft_eval_greedy",
-        ...(options.log ? { log: options.log } : {}),
-      }),
-    ]);
-    const wrng = streamRng(config.evalSets.seed, "sft_eval/writer");
-    const writerRows = items.flatMap((it) =>
-      Array.from({ length: 20 }, () => {
-        const { trace } = writeSftSolution(it.problem, wrng, { config: config.sftData });
-        return { bucket: it.bucket, correct: trace.answer === answerOf(it.problem) ? 1 : 0 };
-      })
-    );
-    const summary: SftEvalSummary = {
-      accuracy: accuracyByBucket(sampled),
-      greedy: accuracyByBucket(greedy),
-      writer: accuracyByBucket(writerRows),
-      problemsPerBucket: config.sftEval.problemsPerBucket,
-    };
-    await writeJsonlFile(join(dir, "rollouts.jsonl"), sampled);
-    await writeJsonlFile(join(dir, "greedy.jsonl"), greedy);
-    await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-    return { ...summary };
-  });
+  await writeJsonlFile(join(dir, "rollouts.jsonl"), sampled);
+  await writeJsonlFile(join(dir, "greedy.jsonl"), greedy);
+  await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return { ...summary };
 }
 
 /**
@@ -221,123 +203,106 @@ export interface ProcessBenchSummary {
  * data writer, recorded as `generator: "data_writer"` and counted in the summary.
  * Files: `processbench.jsonl` ({@linkcode PbRow}), `summary.json`.
  */
-export async function buildProcessBenchSet(
+export async function writeProcessBenchSet(
+  dir: string,
   config: PipelineConfig,
   options: PolicySetOptions & { maxRounds?: number },
-): Promise<Artifact> {
-  const cache = options.cache ?? new ArtifactCache();
+) {
   const maxRounds = options.maxRounds ?? config.evalSets.processbenchMaxRounds;
   const e = config.evalSets;
-  const spec = {
-    stage: "eval_processbench",
-    version: EVAL_SETS_VERSION,
-    config: {
-      rowsPerBucket: e.processbenchRowsPerBucket,
-      temperature: e.processbenchTemperature,
-      seed: e.seed,
-      maxRounds,
-      task: config.task,
-      split: config.split,
-      sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
-    },
-    inputs: { policy: options.sft.key },
+  const quota = e.processbenchRowsPerBucket / 2;
+  const probRng = streamRng(e.seed, "processbench/problems");
+  const sampRng = streamRng(e.seed, "processbench/sampling");
+  const s: ProcessBenchSummary = {
+    rows: {},
+    erroneous: {},
+    correct: {},
+    erroneousButAnswerRight: {},
+    sampled: {},
+    unparseable: {},
+    writerFallback: {},
+    total: 0,
   };
-  return await cache.getOrBuild(spec, async (dir) => {
-    const quota = e.processbenchRowsPerBucket / 2;
-    const probRng = streamRng(e.seed, "processbench/problems");
-    const sampRng = streamRng(e.seed, "processbench/sampling");
-    const s: ProcessBenchSummary = {
-      rows: {},
-      erroneous: {},
-      correct: {},
-      erroneousButAnswerRight: {},
-      sampled: {},
-      unparseable: {},
-      writerFallback: {},
-      total: 0,
-    };
-    const all: PbRow[] = [];
-    await withModel(config, options, async (model) => {
-      for (const b of config.split.processbench) {
-        const err: PbRow[] = [], ok: PbRow[] = [];
-        const seen = new Set<string>();
-        s.sampled[b.name] = 0;
-        s.unparseable[b.name] = 0;
-        for (
-          let round = 0;
-          round < maxRounds && (err.length < quota || ok.length < quota);
-          round++
-        ) {
-          const want = Math.max(8, 2 * quota - err.length - ok.length);
-          const problems = drawBucket(probRng, config, "processbench", b, want).filter((p) => {
-            const k = problemKey(p);
-            if (seen.has(k)) return false;
-            seen.add(k);
-            return true;
-          });
-          const rs = await sampleRollouts(
-            model,
-            problems.map((problem) => ({ problem, bucket: b.name })),
-            {
-              rng: sampRng,
-              n: 1,
-              temperature: e.processbenchTemperature,
-              batchRows: config.samplingBatch,
-              label: `processbench/${b.name}`,
-              ...(options.log ? { log: options.log } : {}),
-            },
-          );
-          s.sampled[b.name]! += rs.length;
-          for (const r of rs) {
-            const row = toShiftedRow(r.problem, { response: r.response, bucket: b.name, id: "" });
-            if (row === null) {
-              s.unparseable[b.name]!++;
-              continue;
-            }
-            if (row.label >= 0 && err.length < quota) err.push(row);
-            else if (row.label === -1 && ok.length < quota) ok.push(row);
+  const all: PbRow[] = [];
+  await withModel(config, options, async (model) => {
+    for (const b of config.split.processbench) {
+      const err: PbRow[] = [], ok: PbRow[] = [];
+      const seen = new Set<string>();
+      s.sampled[b.name] = 0;
+      s.unparseable[b.name] = 0;
+      for (
+        let round = 0;
+        round < maxRounds && (err.length < quota || ok.length < quota);
+        round++
+      ) {
+        const want = Math.max(8, 2 * quota - err.length - ok.length);
+        const problems = drawBucket(probRng, config, "processbench", b, want).filter((p) => {
+          const k = problemKey(p);
+          if (seen.has(k)) return false;
+          seen.add(k);
+          return true;
+        });
+        const rs = await sampleRollouts(
+          model,
+          problems.map((problem) => ({ problem, bucket: b.name })),
+          {
+            rng: sampRng,
+            n: 1,
+            temperature: e.processbenchTemperature,
+            batchRows: config.samplingBatch,
+            label: `processbench/${b.name}`,
+            ...(options.log ? { log: options.log } : {}),
+          },
+        );
+        s.sampled[b.name]! += rs.length;
+        for (const r of rs) {
+          const row = toShiftedRow(r.problem, { response: r.response, bucket: b.name, id: "" });
+          if (row === null) {
+            s.unparseable[b.name]!++;
+            continue;
           }
+          if (row.label >= 0 && err.length < quota) err.push(row);
+          else if (row.label === -1 && ok.length < quota) ok.push(row);
         }
-        let fallback = 0;
-        const wrng = streamRng(e.seed, `processbench/writer/${b.name}`);
-        for (let tries = 0; (err.length < quota || ok.length < quota) && tries < 100_000; tries++) {
-          const [p] = drawBucket(wrng, config, "processbench", b, 1);
-          const { trace } = writeSftSolution(p!, wrng, { config: config.sftData });
-          const text = renderResponse(trace, "sft").text;
-          const row = toShiftedRow(p!, {
-            response: text,
-            bucket: b.name,
-            id: "",
-            generator: "data_writer",
-          });
-          if (row === null) continue;
-          if (row.label >= 0 && err.length < quota) err.push(row), fallback++;
-          else if (row.label === -1 && ok.length < quota) ok.push(row), fallback++;
-        }
-        if (err.length < quota || ok.length < quota) {
-          throw new Error(`processbench bucket ${b.name}: could not fill ${quota} + ${quota} rows`);
-        }
-        if (fallback > 0) {
-          (options.log ?? ((l: string) => console.error(l)))(
-            `[processbench] ${b.name}: ${fallback} rows from the data writer (policy samples ran out)`,
-          );
-        }
-        const rows = streamRng(e.seed, `processbench/shuffle/${b.name}`).shuffle([...err, ...ok]);
-        rows.forEach((r, i) => (r.id = `${b.name}-${i}`));
-        all.push(...rows);
-        s.rows[b.name] = rows.length;
-        s.erroneous[b.name] = err.length;
-        s.correct[b.name] = ok.length;
-        s.erroneousButAnswerRight[b.name] = err.filter((r) => r.final_answer_correct).length;
-        s.writerFallback[b.name] = fallback;
       }
-    });
-    s.total = all.length;
-    await writeJsonlFile(join(dir, "processbench.jsonl"), all);
-    await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(s, null, 2) + "\n");
-    return { ...s };
+      let fallback = 0;
+      const wrng = streamRng(e.seed, `processbench/writer/${b.name}`);
+      for (let tries = 0; (err.length < quota || ok.length < quota) && tries < 100_000; tries++) {
+        const [p] = drawBucket(wrng, config, "processbench", b, 1);
+        const { trace } = writeSftSolution(p!, wrng, { config: config.sftData });
+        const text = renderResponse(trace, "sft").text;
+        const row = toShiftedRow(p!, {
+          response: text,
+          bucket: b.name,
+          id: "",
+          generator: "data_writer",
+        });
+        if (row === null) continue;
+        if (row.label >= 0 && err.length < quota) err.push(row), fallback++;
+        else if (row.label === -1 && ok.length < quota) ok.push(row), fallback++;
+      }
+      if (err.length < quota || ok.length < quota) {
+        throw new Error(`processbench bucket ${b.name}: could not fill ${quota} + ${quota} rows`);
+      }
+      if (fallback > 0) {
+        (options.log ?? ((l: string) => console.error(l)))(
+          `[processbench] ${b.name}: ${fallback} rows from the data writer (policy samples ran out)`,
+        );
+      }
+      const rows = streamRng(e.seed, `processbench/shuffle/${b.name}`).shuffle([...err, ...ok]);
+      rows.forEach((r, i) => (r.id = `${b.name}-${i}`));
+      all.push(...rows);
+      s.rows[b.name] = rows.length;
+      s.erroneous[b.name] = err.length;
+      s.correct[b.name] = ok.length;
+      s.erroneousButAnswerRight[b.name] = err.filter((r) => r.final_answer_correct).length;
+      s.writerFallback[b.name] = fallback;
+    }
   });
+  s.total = all.length;
+  await writeJsonlFile(join(dir, "processbench.jsonl"), all);
+  await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(s, null, 2) + "\n");
+  return { ...s };
 }
 
 /** Reads the ProcessBench-analogue rows. */
@@ -360,61 +325,45 @@ function evalProblem(problem: Problem, split: string): EvalProblem {
  * samples each. Files: `problems.jsonl` ({@linkcode EvalProblem}), `rollouts.jsonl`
  * (problem-major, `bonN` per problem), `summary.json` (mean accuracy and pass@N per split).
  */
-export async function buildBonSet(
+export async function writeBonSet(
+  dir: string,
   config: PipelineConfig,
   options: PolicySetOptions,
-): Promise<Artifact> {
-  const cache = options.cache ?? new ArtifactCache();
+) {
   const e = config.evalSets;
-  const spec = {
-    stage: "eval_bon",
-    version: EVAL_SETS_VERSION,
-    config: {
-      problemsPerSplit: e.bonProblemsPerSplit,
-      n: e.bonN,
-      temperature: e.bonTemperature,
-      seed: e.seed,
-      task: config.task,
-      split: config.split,
-      samplingBatch: config.samplingBatch,
-    },
-    inputs: { policy: options.sft.key },
-  };
-  return await cache.getOrBuild(spec, async (dir) => {
-    const rng = streamRng(e.seed, "bon/problems");
-    const problems = config.split.bon.flatMap((b) =>
-      drawBucket(rng, config, "bon", b, e.bonProblemsPerSplit).map((p) => evalProblem(p, b.name))
-    );
-    const rollouts = await withModel(
-      config,
-      options,
-      (m) =>
-        sampleRollouts(m, problems.map((p) => ({ problem: p.problem, bucket: p.split })), {
-          rng: streamRng(e.seed, "bon/sampling"),
-          n: e.bonN,
-          temperature: e.bonTemperature,
-          batchRows: config.samplingBatch,
-          label: "bon",
-          ...(options.log ? { log: options.log } : {}),
-        }),
-    );
-    const pass: Record<string, number> = {};
-    problems.forEach((p, i) => {
-      const any = rollouts.slice(i * e.bonN, (i + 1) * e.bonN).some((r) => r.correct === 1);
-      pass[p.split] = (pass[p.split] ?? 0) + (any ? 1 : 0);
-    });
-    for (const k of Object.keys(pass)) pass[k] = pass[k]! / e.bonProblemsPerSplit;
-    const summary = {
-      problems: problems.length,
-      rollouts: rollouts.length,
-      accuracy: accuracyByBucket(rollouts),
-      passAtN: pass,
-    };
-    await writeJsonlFile(join(dir, "problems.jsonl"), problems);
-    await writeJsonlFile(join(dir, "rollouts.jsonl"), rollouts);
-    await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-    return summary;
+  const rng = streamRng(e.seed, "bon/problems");
+  const problems = config.split.bon.flatMap((b) =>
+    drawBucket(rng, config, "bon", b, e.bonProblemsPerSplit).map((p) => evalProblem(p, b.name))
+  );
+  const rollouts = await withModel(
+    config,
+    options,
+    (m) =>
+      sampleRollouts(m, problems.map((p) => ({ problem: p.problem, bucket: p.split })), {
+        rng: streamRng(e.seed, "bon/sampling"),
+        n: e.bonN,
+        temperature: e.bonTemperature,
+        batchRows: config.samplingBatch,
+        label: "bon",
+        ...(options.log ? { log: options.log } : {}),
+      }),
+  );
+  const pass: Record<string, number> = {};
+  problems.forEach((p, i) => {
+    const any = rollouts.slice(i * e.bonN, (i + 1) * e.bonN).some((r) => r.correct === 1);
+    pass[p.split] = (pass[p.split] ?? 0) + (any ? 1 : 0);
   });
+  for (const k of Object.keys(pass)) pass[k] = pass[k]! / e.bonProblemsPerSplit;
+  const summary = {
+    problems: problems.length,
+    rollouts: rollouts.length,
+    accuracy: accuracyByBucket(rollouts),
+    passAtN: pass,
+  };
+  await writeJsonlFile(join(dir, "problems.jsonl"), problems);
+  await writeJsonlFile(join(dir, "rollouts.jsonl"), rollouts);
+  await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return summary;
 }
 
 /** Reads a BoN set: problems and their samples (`rollouts[i]` holds problem i's `bonN` samples). */
@@ -432,32 +381,19 @@ export async function readBonSet(
  * split (splits may share problems; none is a train problem). No policy needed.
  * Files: `problems.jsonl` ({@linkcode EvalProblem}).
  */
-export async function buildAvgSet(
+export async function writeAvgSet(
+  dir: string,
   config: PipelineConfig,
-  options: { cache?: ArtifactCache } = {},
-): Promise<Artifact> {
-  const cache = options.cache ?? new ArtifactCache();
+) {
   const e = config.evalSets;
-  const spec = {
-    stage: "eval_avg",
-    version: EVAL_SETS_VERSION,
-    config: {
-      problemsPerSplit: e.avgProblemsPerSplit,
-      seed: e.seed,
-      task: config.task,
-      split: config.split,
-    },
-  };
-  return await cache.getOrBuild(spec, async (dir) => {
-    const rng = streamRng(e.seed, "avg/problems");
-    const problems = config.split.policyEval.flatMap((b) =>
-      drawBucket(rng, config, "policy_eval", b, e.avgProblemsPerSplit).map((p) =>
-        evalProblem(p, b.name)
-      )
-    );
-    await writeJsonlFile(join(dir, "problems.jsonl"), problems);
-    return { problems: problems.length, splits: config.split.policyEval.map((b) => b.name) };
-  });
+  const rng = streamRng(e.seed, "avg/problems");
+  const problems = config.split.policyEval.flatMap((b) =>
+    drawBucket(rng, config, "policy_eval", b, e.avgProblemsPerSplit).map((p) =>
+      evalProblem(p, b.name)
+    )
+  );
+  await writeJsonlFile(join(dir, "problems.jsonl"), problems);
+  return { problems: problems.length, splits: config.split.policyEval.map((b) => b.name) };
 }
 
 /** Reads an avg@k problem list. */

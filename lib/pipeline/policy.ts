@@ -6,20 +6,16 @@
  * Resume is exact: the data order comes from an Rng whose state is saved with each
  * checkpoint (weights and Adam moments in float32, step count), so a run killed
  * after any update and restarted ends with weights bit-identical to an
- * uninterrupted run. The final weights are an {@linkcode ArtifactCache} entry keyed
- * by the resolved config (stage `policy_base`; `policy_sft` with the base key as
- * input), so a second call is a cache hit and a corrupt entry is rebuilt.
+ * uninterrupted run. The final weights become an artifact-cache entry keyed by the
+ * resolved config (stage `policy_base`; `policy_sft` with the base key as input) in
+ * lib/pipeline/stages.ts's `buildPolicy`, so a second call is a cache hit and a
+ * corrupt entry is rebuilt.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { dirname, join } from "node:path";
-import {
-  createLM,
-  type ExchangeWeights,
-  exportWeights,
-  importWeights,
-  type TinyLM,
-} from "../model/lm.ts";
+import { join } from "node:path";
+import { createLM, type TinyLM } from "../model/lm.ts";
+import { type ExchangeWeights, exportWeights, importWeights } from "../model/exchange.ts";
 import {
   createOptimizer,
   exportOptimizerState,
@@ -29,7 +25,7 @@ import {
 } from "../model/train.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../model/safetensors.ts";
 import { Rng } from "../prng.ts";
-import { type Artifact, ArtifactCache } from "../run/cache.ts";
+import type { Artifact } from "../run/cache.ts";
 import { createProgress } from "../run/progress.ts";
 import { saveResolvedConfig } from "../run/results.ts";
 import { encodePairs, lmBatchTensors } from "./batching.ts";
@@ -45,9 +41,6 @@ import { type PipelineConfig, streamRng } from "./presets.ts";
 
 /** The two training stages. */
 export type PolicyStage = "base" | "sft";
-
-/** Code version of the policy stages (bump when their output changes for the same config). */
-export const POLICY_VERSION = 1;
 
 /** Options of {@linkcode trainStage}. */
 export interface TrainStageOptions {
@@ -200,116 +193,59 @@ export async function trainStage(
   }
 }
 
-/** Options of {@linkcode buildPolicy}. */
-export interface BuildPolicyOptions {
-  /** Artifact cache (default: `new ArtifactCache()`, i.e. `PVL_CACHE_DIR` or `.cache/artifacts`). */
-  cache?: ArtifactCache;
-  /** Where unfinished runs keep checkpoints (default: `PVL_RUNS_DIR`, else `runs/` beside the cache root). */
-  runsDir?: string;
-  /** Progress sink (default stderr). */
-  log?: (line: string) => void;
-}
-
-/** The cached policy stages. */
-export interface PolicyArtifacts {
-  /** Base model (`policy_base`). */
-  base: Artifact;
-  /** SFT policy (`policy_sft`): `weights.safetensors`, `train_log.json`. */
-  sft: Artifact;
-}
-
-function defaultRunsDir(cache: ArtifactCache): string {
-  try {
-    const env = Deno.env.get("PVL_RUNS_DIR");
-    if (env) return env;
-  } catch { /* no --allow-env */ }
-  return join(dirname(cache.root), "runs");
-}
-
-async function cachedStage(
-  config: PipelineConfig,
-  stage: PolicyStage,
-  options: BuildPolicyOptions & {
-    cache: ArtifactCache;
-    inputs: Record<string, string>;
-    init?: () => Promise<ExchangeWeights>;
-  },
-): Promise<Artifact> {
-  const spec = {
-    stage: `policy_${stage}`,
-    version: POLICY_VERSION,
-    config: stageConfig(config, stage),
-    inputs: options.inputs,
-  };
-  const runsDir = options.runsDir ?? defaultRunsDir(options.cache);
-  return await options.cache.getOrBuild(spec, async (dir, ctx) => {
-    const runDir = join(runsDir, spec.stage, ctx.key.slice(0, 16));
-    const init = options.init ? await options.init() : undefined;
-    const r = await trainStage(config, {
-      stage,
-      runDir,
-      ...(init ? { init } : {}),
-      ...(options.log ? { log: options.log } : {}),
-    });
-    try {
-      await writeSafetensorsFile(
-        join(dir, "weights.safetensors"),
-        toSTensors(await exportWeights(r.model)),
-        {
-          model: JSON.stringify(config.model),
-        },
-      );
-    } finally {
-      r.model.dispose();
-    }
-    const tail = r.losses.slice(-Math.min(20, r.losses.length));
-    const finalLoss = tail.reduce((a, b) => a + b, 0) / tail.length;
-    await Deno.writeTextFile(
-      join(dir, "train_log.json"),
-      JSON.stringify({
-        losses: r.losses,
-        tokens: r.tokens,
-        seconds: r.seconds,
-        resumedFrom: r.resumedFrom,
-      }) + "\n",
-    );
-    await Deno.remove(runDir, { recursive: true }).catch(() => {});
-    return {
-      steps: r.step,
-      finalLoss,
-      firstLoss: r.losses[0] ?? null,
-      tokens: r.tokens,
-      seconds: Math.round(r.seconds * 10) / 10,
-    };
-  });
-}
-
 /**
- * Builds (or loads from the cache) the base model and the SFT policy.
- *
- * @example
- * ```ts ignore
- * const config = resolvePipelineConfig("smoke");
- * const { sft } = await buildPolicy(config, { cache: new ArtifactCache({ root: "/tmp/c" }) });
- * const model = await loadPolicy(sft, { config });
- * ```
+ * Trains one policy stage into `runDir` (resuming from it) and writes the artifact files into
+ * `dir`: `weights.safetensors` and `train_log.json`; removes `runDir` when done. Returns the
+ * manifest's `meta`. The cached stage around it is lib/pipeline/stages.ts's `buildPolicy`.
  */
-export async function buildPolicy(
+export async function writePolicyStage(
+  dir: string,
   config: PipelineConfig,
-  options: BuildPolicyOptions = {},
-): Promise<PolicyArtifacts> {
-  const cache = options.cache ?? new ArtifactCache();
-  const base = await cachedStage(config, "base", { ...options, cache, inputs: {} });
-  const sft = await cachedStage(config, "sft", {
-    ...options,
-    cache,
-    inputs: { base: base.key },
-    init: async () => {
-      const w = await readSafetensorsFile(base.file("weights.safetensors"));
-      return fromSTensors(w.tensors, base.file("weights.safetensors"));
-    },
+  options: {
+    stage: PolicyStage;
+    runDir: string;
+    init?: () => Promise<ExchangeWeights>;
+    log?: (line: string) => void;
+  },
+): Promise<Record<string, unknown>> {
+  const { stage, runDir } = options;
+  const init = options.init ? await options.init() : undefined;
+  const r = await trainStage(config, {
+    stage,
+    runDir,
+    ...(init ? { init } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
-  return { base, sft };
+  try {
+    await writeSafetensorsFile(
+      join(dir, "weights.safetensors"),
+      toSTensors(await exportWeights(r.model)),
+      {
+        model: JSON.stringify(config.model),
+      },
+    );
+  } finally {
+    r.model.dispose();
+  }
+  const tail = r.losses.slice(-Math.min(20, r.losses.length));
+  const finalLoss = tail.reduce((a, b) => a + b, 0) / tail.length;
+  await Deno.writeTextFile(
+    join(dir, "train_log.json"),
+    JSON.stringify({
+      losses: r.losses,
+      tokens: r.tokens,
+      seconds: r.seconds,
+      resumedFrom: r.resumedFrom,
+    }) + "\n",
+  );
+  await Deno.remove(runDir, { recursive: true }).catch(() => {});
+  return {
+    steps: r.step,
+    finalLoss,
+    firstLoss: r.losses[0] ?? null,
+    tokens: r.tokens,
+    seconds: Math.round(r.seconds * 10) / 10,
+  };
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { TinyLM } from "../model/lm.ts";
-import { type Artifact, ArtifactCache } from "../run/cache.ts";
+import type { Artifact, ArtifactCache } from "../run/cache.ts";
 import { sampleProblems } from "../testbed/splits.ts";
 import { readJsonlFile, writeJsonlFile } from "./_io.ts";
 import { loadPolicy } from "./policy.ts";
@@ -19,9 +19,6 @@ import { type PipelineConfig, streamRng } from "./presets.ts";
 import { sampleRollouts } from "./rollouts.ts";
 import type { RmPair, Rollout } from "./types.ts";
 import type { Rng } from "../prng.ts";
-
-/** Code version of the RM-data stage. */
-export const RM_DATA_VERSION = 1;
 
 /** Counts recorded with the RM data. */
 export interface RmDataSummary {
@@ -102,72 +99,55 @@ export interface BuildRmDataOptions {
   log?: (line: string) => void;
 }
 
-/** The cache spec of the RM data (exported so callers can look it up). */
-export function rmDataSpec(config: PipelineConfig, sftKey: string) {
-  return {
-    stage: "rm_data",
-    version: RM_DATA_VERSION,
-    config: {
-      rmData: config.rmData,
-      task: config.task,
-      split: config.split,
-      samplingBatch: config.samplingBatch,
-    },
-    inputs: { policy: sftKey },
-  };
-}
-
 /**
  * Builds (or loads) the RM data of `config.rmData` from the SFT policy. The
  * manifest's `meta` holds the {@linkcode RmDataSummary}.
  */
-export async function buildRmData(
+export async function writeRmData(
+  dir: string,
   config: PipelineConfig,
   options: BuildRmDataOptions,
-): Promise<Artifact> {
-  const cache = options.cache ?? new ArtifactCache();
+) {
   const rc = config.rmData;
-  return await cache.getOrBuild(rmDataSpec(config, options.sft.key), async (dir) => {
-    const problems = sampleProblems(streamRng(rc.seed, "rm_data/prompts"), {
-      role: "train",
-      bucket: { name: "train", minSteps: config.task.minSteps, maxSteps: config.task.maxSteps },
-      n: rc.prompts,
-      task: config.task,
-      split: config.split,
-    });
-    const model = options.model ?? await loadPolicy(options.sft, { config });
-    let all: Rollout[];
-    try {
-      all = await sampleRollouts(model, problems.map((problem) => ({ problem, bucket: "train" })), {
-        rng: streamRng(rc.seed, "rm_data/sampling"),
-        n: rc.rollouts,
-        temperature: rc.temperature,
-        topP: rc.topP,
-        batchRows: config.samplingBatch,
-        label: "rm_data",
-        ...(options.log ? { log: options.log } : {}),
-      });
-    } finally {
-      if (!options.model) model.dispose();
-    }
-    const sel = selectMixed(all, streamRng(rc.seed, "rm_data/pairs"));
-    const summary: RmDataSummary = {
-      prompts: problems.length,
-      sampled: all.length,
-      accuracy: all.reduce((a, r) => a + r.correct, 0) / all.length,
-      keptPrompts: sel.pairs.length,
-      keptRollouts: sel.rollouts.length,
-      pairs: sel.pairs.length,
-      allCorrect: sel.allCorrect,
-      allWrong: sel.allWrong,
-      correctWithWrongStep: sel.rollouts.filter((r) => r.correct === 1 && r.label >= 0).length,
-      unfinished: sel.rollouts.filter((r) => !r.finished).length,
-    };
-    await writeJsonlFile(join(dir, "pairs.jsonl"), sel.pairs);
-    await writeJsonlFile(join(dir, "rollouts.jsonl"), sel.rollouts);
-    await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-    return { ...summary };
+  const problems = sampleProblems(streamRng(rc.seed, "rm_data/prompts"), {
+    role: "train",
+    bucket: { name: "train", minSteps: config.task.minSteps, maxSteps: config.task.maxSteps },
+    n: rc.prompts,
+    task: config.task,
+    split: config.split,
   });
+  const model = options.model ?? await loadPolicy(options.sft, { config });
+  let all: Rollout[];
+  try {
+    all = await sampleRollouts(model, problems.map((problem) => ({ problem, bucket: "train" })), {
+      rng: streamRng(rc.seed, "rm_data/sampling"),
+      n: rc.rollouts,
+      temperature: rc.temperature,
+      topP: rc.topP,
+      batchRows: config.samplingBatch,
+      label: "rm_data",
+      ...(options.log ? { log: options.log } : {}),
+    });
+  } finally {
+    if (!options.model) model.dispose();
+  }
+  const sel = selectMixed(all, streamRng(rc.seed, "rm_data/pairs"));
+  const summary: RmDataSummary = {
+    prompts: problems.length,
+    sampled: all.length,
+    accuracy: all.reduce((a, r) => a + r.correct, 0) / all.length,
+    keptPrompts: sel.pairs.length,
+    keptRollouts: sel.rollouts.length,
+    pairs: sel.pairs.length,
+    allCorrect: sel.allCorrect,
+    allWrong: sel.allWrong,
+    correctWithWrongStep: sel.rollouts.filter((r) => r.correct === 1 && r.label >= 0).length,
+    unfinished: sel.rollouts.filter((r) => !r.finished).length,
+  };
+  await writeJsonlFile(join(dir, "pairs.jsonl"), sel.pairs);
+  await writeJsonlFile(join(dir, "rollouts.jsonl"), sel.rollouts);
+  await Deno.writeTextFile(join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return { ...summary };
 }
 
 /** Reads an RM-data artifact. */

@@ -3,6 +3,7 @@
  * are plain JSON data, one per JSONL line.
  * @module
  */
+import type { ProcessBenchRow } from "../data/processbench.ts";
 import type { Format } from "../testbed/format.ts";
 import type { ErrorKind } from "../testbed/labeller.ts";
 import type { Problem } from "../testbed/task.ts";
@@ -61,20 +62,13 @@ export interface RmPair {
   rejected: Rollout;
 }
 
-/** A ProcessBench-analogue row: the real schema plus the testbed's extras. */
-export interface PbRow {
-  /** Row id, `<bucket>-<n>`. */
-  id: string;
-  /** `"sft_policy"`: the rows are the policy's own samples. */
-  generator: string;
-  /** Prompt text. */
-  problem: string;
-  /** Step texts in the shifted format (the last holds the final answer). */
-  steps: string[];
-  /** Earliest wrong step in the shifted rendering, -1 if none. */
-  label: number;
-  /** Verifier outcome. */
-  final_answer_correct: boolean;
+/**
+ * A ProcessBench-analogue row: the real schema ({@linkcode ProcessBenchRow}: id, generator,
+ * problem, steps in the shifted format, label = earliest wrong step in that rendering,
+ * final_answer_correct) plus the testbed's extras. `generator` is `"sft_policy"`: the rows are
+ * the policy's own samples; ids are `<bucket>-<n>`.
+ */
+export interface PbRow extends ProcessBenchRow {
   /** Bucket (ProcessBench split analogue). */
   bucket: string;
   /** The problem. */

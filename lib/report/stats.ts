@@ -481,3 +481,60 @@ export function summarizeSteps(
   }
   return out;
 }
+
+/**
+ * Area under the ROC curve of `scores` for binary `labels` (truthy = positive), by the rank sum
+ * (Mann-Whitney U) with average ranks for ties, so a tie between a positive and a negative
+ * counts half; NaN without both classes.
+ *
+ * @example
+ * ```ts
+ * import { auc } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75);
+ * assertEquals(auc([1, 1], [0, 1]), 0.5); // a tie counts half
+ * assertEquals(auc([1, 2], [1, 1]), NaN);
+ * ```
+ */
+export function auc(scores: readonly number[], labels: readonly number[]): number {
+  const pos: number[] = [], neg: number[] = [];
+  scores.forEach((s, i) => (labels[i] ? pos : neg).push(s));
+  if (pos.length === 0 || neg.length === 0) return NaN;
+  const all = scores.map((s, i) => ({ s, y: labels[i] ? 1 : 0 })).sort((a, b) => a.s - b.s);
+  let rankSum = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j < all.length && all[j]!.s === all[i]!.s) j++;
+    const r = (i + 1 + j) / 2;
+    for (let k = i; k < j; k++) if (all[k]!.y) rankSum += r;
+    i = j;
+  }
+  return (rankSum - (pos.length * (pos.length + 1)) / 2) / (pos.length * neg.length);
+}
+
+/**
+ * Pearson correlation of the first `min(x.length, y.length)` pairs; NaN with fewer than 2 pairs
+ * or when either side is constant.
+ *
+ * @example
+ * ```ts
+ * import { pearson } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(pearson([1, 2, 3], [2, 4, 6]), 1);
+ * assertEquals(pearson([1, 2, 3], [3, 2, 1]), -1);
+ * assertEquals(pearson([1, 2, 3], [5, 5, 5]), NaN);
+ * ```
+ */
+export function pearson(x: readonly number[], y: readonly number[]): number {
+  const n = Math.min(x.length, y.length);
+  if (n < 2) return NaN;
+  const mx = x.slice(0, n).reduce((a, b) => a + b, 0) / n,
+    my = y.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+    syy += (y[i]! - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}

@@ -18,7 +18,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
 import { dpoPairsFromGroups } from "../rm/losses.ts";
 import { RM_LOSSES, type RMKind } from "../rm/kinds.ts";

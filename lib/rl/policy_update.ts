@@ -8,7 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { candidateLogprobs, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import type { TinyLM } from "../model/lm.ts";
+import { candidateLogprobs, tokenLogprobs } from "../model/logprobs.ts";
 import { applyLossStep, type Optimizer } from "../model/train.ts";
 import type { RLConfig } from "./config.ts";
 import { aggregateEntropy, type PolicyLoss, policyLoss, tokenEntropy } from "./policy_loss.ts";

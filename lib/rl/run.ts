@@ -19,7 +19,8 @@
  */
 import { join } from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
-import { exportWeights, importWeights, type TinyLM } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { exportWeights, importWeights } from "../model/exchange.ts";
 import { createOptimizer, type Optimizer } from "../model/train.ts";
 import { hashString, Rng, type RngState } from "../prng.ts";
 import { frozenCopy } from "../rm/score.ts";

@@ -22,7 +22,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { candidateLogprobs, nextTokenLogprobs, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { candidateLogprobs, nextTokenLogprobs, tokenLogprobs } from "../model/logprobs.ts";
 import type { Optimizer } from "../model/train.ts";
 import type { Rng } from "../prng.ts";
 import { logRatio } from "../rm/prefix_values.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import type { TinyLM } from "../model/lm.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { logRatio, sequenceScore } from "../rm/prefix_values.ts";
 import type { RmUpdate } from "./config.ts";
 import { type OnlineRmResult, pairAccuracyOf } from "./online_rm.ts";

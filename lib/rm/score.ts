@@ -13,7 +13,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { createLM, exportWeights, importWeights, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { createLM, type TinyLM } from "../model/lm.ts";
+import { exportWeights, importWeights } from "../model/exchange.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Rng } from "../prng.ts";
 import { logRatio, prefixValues } from "./prefix_values.ts";

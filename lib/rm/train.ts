@@ -10,12 +10,15 @@
  *
  * Around the step: seeded shuffles, a cosine (or linear/constant) schedule with warmup, gradient
  * clipping, progress on stderr, a per-epoch evaluation on held-out prompts, epoch checkpoints
- * with resume, and {@linkcode getOrTrainRewardModel}, which stores the trained RM as an
- * artifact-cache entry keyed by the resolved config and the SFT / RM-data keys.
+ * with resume. The trainer takes data and returns weights: caching the trained RM (stage `rm`,
+ * keyed by the resolved config and the SFT / RM-data keys) belongs to the stage graph,
+ * lib/pipeline/stages.ts.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { exportWeights, importWeights, type TinyLM, tokenLogprobs } from "../model/lm.ts";
+import { type TinyLM } from "../model/lm.ts";
+import { exportWeights, importWeights } from "../model/exchange.ts";
+import { tokenLogprobs } from "../model/logprobs.ts";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import {
   applyLossStep,
@@ -25,21 +28,13 @@ import {
   type StepResult,
 } from "../model/train.ts";
 import { Rng } from "../prng.ts";
-import { type Artifact, ArtifactCache } from "../run/cache.ts";
-import { hashValue } from "../run/hash.ts";
 import { createProgress } from "../run/progress.ts";
 import type { Pair } from "./losses.ts";
 import { rmPairAccuracy } from "./pair_accuracy.ts";
 import { logRatio } from "./prefix_values.ts";
 import { type ResolvedRMConfig, trainingKeyConfig } from "./config.ts";
 import { RM_LOSSES, type RMLossInputs } from "./kinds.ts";
-import {
-  disposePair,
-  loadRewardModelPair,
-  type RewardModelPair,
-  scoreSequences,
-  type SequenceScores,
-} from "./score.ts";
+import { type RewardModelPair, scoreSequences, type SequenceScores } from "./score.ts";
 import { checkSequence, hostRows, rowTensors, type SequenceTokens } from "./_batch.ts";
 
 /** A labelled rollout of the RM data (testbed.md step 2). */
@@ -406,14 +401,15 @@ export async function trainRewardModel(
     maxGradNorm: c.train.maxGradNorm ?? undefined,
     schedule: schedule(c, total),
   });
-  const configHash = await hashValue(trainingKeyConfig(c));
+  // A checkpoint resumes only the run of the same training config (same JSON).
+  const configJson = JSON.stringify(trainingKeyConfig(c));
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   const dir = options.checkpointDir;
   if (dir) {
     try {
       const ck = await loadCheckpoint(dir, { expectConfig: pair.rm.config });
-      if (ck.metadata.configHash === configHash && ck.optimizer) {
+      if (ck.metadata.rmConfig === configJson && ck.optimizer) {
         importWeights(pair.rm, await exportWeights(ck.model), { source: dir });
         optimizer.dispose();
         optimizer = ck.optimizer;
@@ -468,7 +464,11 @@ export async function trainRewardModel(
       if (dir) {
         await saveCheckpoint(dir, pair.rm, {
           optimizer,
-          metadata: { configHash, epoch: String(epoch), history: JSON.stringify(history) },
+          metadata: {
+            rmConfig: configJson,
+            epoch: String(epoch),
+            history: JSON.stringify(history),
+          },
         });
       }
       await options.onEpoch?.(record);
@@ -478,67 +478,4 @@ export async function trainRewardModel(
   } finally {
     optimizer.dispose();
   }
-}
-
-/** Stage version of the `rm` cache entries; bump when training changes for the same config. */
-export const RM_STAGE_VERSION = 1;
-
-/** Options of {@linkcode getOrTrainRewardModel}. */
-export interface GetOrTrainOptions extends Omit<TrainRMOptions, "checkpointDir"> {
-  /** Cache key of the SFT checkpoint artifact. Required. */
-  sftKey: string;
-  /** Cache key (or content hash) of the RM data. Required. */
-  dataKey: string;
-  /** The cache (default: a new {@linkcode ArtifactCache}). */
-  cache?: ArtifactCache;
-  /** Discard a cached entry and train again. */
-  rebuild?: boolean;
-}
-
-/**
- * The trained RM of `config` on `rollouts`, from the artifact cache or trained now (stage `rm`,
- * key = resolved training config + SFT key + data key). Returns the loaded pair (caller
- * disposes it), the artifact and the per-epoch history (`history.json` in the entry).
- * Interrupted training resumes from `<cache root>/rm_resume/<key>/`.
- */
-export async function getOrTrainRewardModel(
-  loadSft: () => Promise<TinyLM>,
-  rollouts: readonly RMRollout[],
-  options: GetOrTrainOptions,
-): Promise<{ pair: RewardModelPair; artifact: Artifact; history: EpochRecord[] }> {
-  const cache = options.cache ?? new ArtifactCache();
-  const spec = {
-    stage: "rm",
-    version: RM_STAGE_VERSION,
-    config: trainingKeyConfig(options.config),
-    inputs: { sft: options.sftKey, data: options.dataKey },
-  };
-  const key = await cache.key(spec);
-  const resumeDir = `${cache.root}/rm_resume/${key}`;
-  const box: { trained: RewardModelPair | null; history: EpochRecord[] } = {
-    trained: null,
-    history: [],
-  };
-  const artifact = await cache.getOrBuild(spec, async (dir) => {
-    const pair = await loadRewardModelPair(loadSft);
-    try {
-      const r = await trainRewardModel(pair, rollouts, { ...options, checkpointDir: resumeDir });
-      await saveCheckpoint(dir, pair.rm, { metadata: { rm: JSON.stringify(spec.config) } });
-      await Deno.writeTextFile(`${dir}/history.json`, JSON.stringify(r.history, null, 1));
-      box.trained = pair;
-      box.history = r.history;
-      return { steps: r.steps, unitsPerEpoch: r.unitsPerEpoch, final: r.history.at(-1) ?? null };
-    } catch (e) {
-      disposePair(pair);
-      throw e;
-    }
-  }, { rebuild: options.rebuild });
-  await Deno.remove(resumeDir, { recursive: true }).catch(() => {});
-  if (box.trained && !artifact.hit) return { pair: box.trained, artifact, history: box.history };
-  if (box.trained) disposePair(box.trained);
-  const pair = await loadRewardModelPair(loadSft, { rmDir: artifact.dir });
-  const history = JSON.parse(
-    await Deno.readTextFile(artifact.file("history.json")),
-  ) as EpochRecord[];
-  return { pair, artifact, history };
 }

@@ -6,7 +6,7 @@ import {
   policyCandidateStats,
   tokenRollout,
 } from "../../lib/eval/candidate_set.ts";
-import { nextTokenLogprobs } from "../../lib/model/lm.ts";
+import { nextTokenLogprobs } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import { assertNoLeak, setup, TINY, tinyModel } from "../model/_setup.ts";
 

@@ -1,8 +1,9 @@
 /** Subprocess of lm_test.ts: reads {config, weights, rows} on stdin, prints webgpu log-probs or "SKIP reason". */
 import { initBackend } from "../../lib/backend.ts";
-import { createLM, importWeights, nextTokenLogprobs } from "../../lib/model/lm.ts";
+import { createLM } from "../../lib/model/lm.ts";
+import { exchangeShapes, importWeights } from "../../lib/model/exchange.ts";
+import { nextTokenLogprobs } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
-import { exchangeShapes } from "../../lib/model/lm.ts";
 
 const input = JSON.parse(await new Response(Deno.stdin.readable).text());
 try {

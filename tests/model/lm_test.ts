@@ -1,22 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  assert,
-  assertAlmostEquals,
-  assertArrayAlmostEquals,
-  assertEquals,
-  assertThrows,
-} from "@std/assert";
-import {
-  candidateLogprobs,
-  createLM,
-  exchangeShapes,
-  exportWeights,
-  importWeights,
-  ModelError,
-  nextTokenLogprobs,
-  nextTokenTopK,
-  tokenLogprobs,
-} from "../../lib/model/lm.ts";
+import { assert, assertArrayAlmostEquals, assertThrows } from "@std/assert";
+import { createLM, ModelError } from "../../lib/model/lm.ts";
+import { exportWeights, importWeights } from "../../lib/model/exchange.ts";
+import { nextTokenLogprobs, nextTokenTopK, tokenLogprobs } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import { assertNoLeak, randomTokens, setup, TINY, tinyModel } from "./_setup.ts";
 
@@ -43,42 +29,6 @@ Deno.test("hand-computed 2-token forward: blocks zeroed, logits = rms(emb + pos)
   const tl = tokenLogprobs(m, tf.tensor2d([[0, 1]], [1, 2], "int32"));
   assertArrayAlmostEquals(Array.from(await tl.data()), [0, -1.631834], 1e-5);
   tl.dispose();
-  m.dispose();
-});
-
-Deno.test("exchange layout round trip is exact and names/shapes follow conformance.md", async () => {
-  const m = tinyModel(3);
-  const w = await exportWeights(m);
-  assertEquals(
-    Object.fromEntries(Object.entries(w).map(([k, t]) => [k, t.shape])),
-    exchangeShapes(TINY),
-  );
-  assertEquals(w["blocks.1.qkv.weight"]!.shape, [24, 8]);
-  const m2 = tinyModel(9);
-  importWeights(m2, w);
-  const w2 = await exportWeights(m2);
-  for (const k of Object.keys(w)) assertEquals(w2[k]!.data, w[k]!.data, k);
-  m.dispose();
-  m2.dispose();
-});
-
-Deno.test("importWeights() errors name the tensor and the mismatch", async () => {
-  const m = tinyModel();
-  const w = await exportWeights(m);
-  const bad = { ...w, "blocks.0.o.weight": { shape: [8, 7], data: new Float32Array(56) } };
-  assertThrows(
-    () => importWeights(m, bad),
-    ModelError,
-    'weights["blocks.0.o.weight"]: expected shape [8,8], got [8,7]',
-  );
-  const missing = { ...w };
-  delete missing["gf"];
-  assertThrows(() => importWeights(m, missing), ModelError, 'missing tensor "gf"');
-  assertThrows(
-    () => importWeights(m, { ...w, extra: w["gf"]! }),
-    ModelError,
-    'unknown tensor "extra"',
-  );
   m.dispose();
 });
 
@@ -120,45 +70,6 @@ Deno.test("qkv rows are q then k then v, head h owning rows h*D/H..: matches a p
   const ours = await nextTokenLogprobs(m, tokens);
   assertArrayAlmostEquals(Array.from(ours.data), Array.from(await ref.data()), 2e-5);
   ref.dispose();
-  m.dispose();
-});
-
-Deno.test("tokenLogprobs() is token-aligned and agrees with nextTokenLogprobs()/topK, chunked or not", async () => {
-  const m = tinyModel(4);
-  const rows = randomTokens(new Rng(3), 5, 6, TINY.vocab);
-  const V = TINY.vocab;
-  const full = await nextTokenLogprobs(m, rows, { temperature: 0.7 });
-  const chunked = await nextTokenLogprobs(m, rows, { temperature: 0.7, batchChunk: 2 });
-  assertArrayAlmostEquals(Array.from(chunked.data), Array.from(full.data), 1e-6);
-  const tt = tf.tensor2d(rows, [5, 6], "int32");
-  const cand = tf.tensor3d(
-    rows.map((r) => r.map((x) => [(x + 1) % V, (x + 2) % V])),
-    [5, 6, 2],
-    "int32",
-  );
-  const tl = tokenLogprobs(m, tt, { temperature: 0.7 });
-  const cl = candidateLogprobs(m, tt, { temperature: 0.7, candidates: cand });
-  const tla = await tl.array(), cla = await cl.candidateLogp.array(), cll = await cl.logp.array();
-  for (let b = 0; b < 5; b++) {
-    assertEquals(tla[b]![0], 0);
-    for (let t = 1; t < 6; t++) {
-      const base = (b * 6 + t - 1) * V;
-      assertAlmostEquals(tla[b]![t]!, full.data[base + rows[b]![t]!]!, 1e-5);
-      assertAlmostEquals(cll[b]![t]!, tla[b]![t]!, 1e-6);
-      assertAlmostEquals(cla[b]![t]![1]!, full.data[base + (rows[b]![t]! + 2) % V]!, 1e-5);
-    }
-  }
-  const top = await nextTokenTopK(m, rows, { k: 3, temperature: 0.7 });
-  const row0 = Array.from(full.data.subarray(0, V));
-  const best = row0.indexOf(Math.max(...row0));
-  assertEquals(top.ids[0], best);
-  assertAlmostEquals(top.logp[0]!, row0[best]!, 1e-6);
-  const tokAligned = await nextTokenLogprobs(m, rows, { temperature: 0.7, align: "token" });
-  assertEquals(
-    Array.from(tokAligned.data.subarray(V, 2 * V)),
-    Array.from(full.data.subarray(0, V)),
-  );
-  tf.dispose([tt, cand, tl, cl.logp, cl.candidateLogp]);
   m.dispose();
 });
 

@@ -9,7 +9,9 @@ import {
   rmsNorm,
   weightedCrossEntropy,
 } from "../../lib/model/_ops.ts";
-import { createLM, crossEntropyLoss, exportWeights, importWeights } from "../../lib/model/lm.ts";
+import { createLM } from "../../lib/model/lm.ts";
+import { exportWeights, importWeights } from "../../lib/model/exchange.ts";
+import { crossEntropyLoss } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import { setup } from "./_setup.ts";
 
@@ -172,7 +174,7 @@ Deno.test("model gradients match central finite differences (float32, step 1e-2)
     internalGrads[m.byVarName.get(vn)!] = (await g.data()) as Float32Array;
   }
   tf.dispose([value, ...Object.values(grads)]);
-  const { internalToExchange } = await import("../../lib/model/lm.ts");
+  const { internalToExchange } = await import("../../lib/model/exchange.ts");
   const gx = internalToExchange(m.config, internalGrads);
   const h = 1e-2;
   let worst = 0;

@@ -1,6 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertStringIncludes } from "@std/assert";
 import { runCase } from "../../lib/conformance/run.ts";
-import { exportWeights, nextTokenLogprobs } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
+import { nextTokenLogprobs } from "../../lib/model/logprobs.ts";
 import { setup, TINY, tinyModel } from "./_setup.ts";
 
 await setup();

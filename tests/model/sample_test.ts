@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertArrayAlmostEquals, assertEquals } from "@std/assert";
-import { nextTokenLogprobs } from "../../lib/model/lm.ts";
+import { nextTokenLogprobs } from "../../lib/model/logprobs.ts";
 import {
   _cacheTesting,
   compactCache,

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { exportWeights, tokenLogprobs } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
+import { tokenLogprobs } from "../../lib/model/logprobs.ts";
 import {
   applyLossStep,
   createOptimizer,

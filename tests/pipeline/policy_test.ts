@@ -5,22 +5,26 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
-import { exportWeights } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
 import { Rng } from "../../lib/prng.ts";
 import { ArtifactCache } from "../../lib/run/cache.ts";
 import {
   buildAvgSet,
   buildBonSet,
+  buildPolicy,
   buildProcessBenchSet,
+  buildRmData,
   buildSftEval,
+} from "../../lib/pipeline/stages.ts";
+import {
   readAvgSet,
   readBonSet,
   readProcessBenchSet,
   toShiftedRow,
 } from "../../lib/pipeline/eval_sets.ts";
-import { buildPolicy, loadPolicy, trainStage } from "../../lib/pipeline/policy.ts";
+import { loadPolicy, trainStage } from "../../lib/pipeline/policy.ts";
 import { resolvePipelineConfig } from "../../lib/pipeline/presets.ts";
-import { buildRmData, readRmData, selectMixed } from "../../lib/pipeline/rm_data.ts";
+import { readRmData, selectMixed } from "../../lib/pipeline/rm_data.ts";
 import { rolloutFromTokens, sampleRollouts } from "../../lib/pipeline/rollouts.ts";
 import { labelResponse } from "../../lib/testbed/labeller.ts";
 import { stepTokenEnds } from "../../lib/testbed/processbench_rows.ts";

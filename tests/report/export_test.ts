@@ -1,11 +1,7 @@
+import { chromiumMissing } from "./_chromium.ts";
 import { assert, assertEquals } from "@std/assert";
 import { barWithErrors, lineWithBands } from "../../lib/report/figures.ts";
-import {
-  createRenderer,
-  exportFigure,
-  findChromium,
-  NO_CHROMIUM_HINT,
-} from "../../lib/report/export.ts";
+import { createRenderer, exportFigure } from "../../lib/report/export.ts";
 
 const spec = barWithErrors([
   { name: "DPO-RM", mean: 27.0, ciLow: 25.1, ciHigh: 28.9, n: 3, paper: 27.8 },
@@ -35,9 +31,9 @@ Deno.test("exportFigure() writes a spec .json and a self-contained offline .html
 });
 
 Deno.test("exportFigure() renders .svg and .png with one shared Chromium", async (t) => {
-  const chromium = findChromium();
-  if (!chromium) {
-    console.log(`skipped: ${NO_CHROMIUM_HINT}`);
+  const missing = await chromiumMissing();
+  if (missing) {
+    console.log(`skipped: ${missing}`);
     return;
   }
   const dir = await Deno.makeTempDir({ prefix: "pvl_export_" });

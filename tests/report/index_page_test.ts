@@ -1,11 +1,7 @@
+import { chromiumMissing } from "./_chromium.ts";
 import { assert, assertEquals } from "@std/assert";
 import { barWithErrors, lineWithBands } from "../../lib/report/figures.ts";
-import {
-  CHROMIUM_ARGS,
-  exportFigure,
-  findChromium,
-  NO_CHROMIUM_HINT,
-} from "../../lib/report/export.ts";
+import { CHROMIUM_ARGS, exportFigure, findChromium } from "../../lib/report/export.ts";
 import { collectSections, writeIndexPage, writeReading } from "../../lib/report/index_page.ts";
 import { comparisonTable, writeTable } from "../../lib/report/tables.ts";
 
@@ -63,11 +59,12 @@ Deno.test("collectSections() reads figures, tables and readings back", async () 
 });
 
 Deno.test("index.html renders every figure in headless Chromium without console errors", async () => {
-  const executablePath = findChromium();
-  if (!executablePath) {
-    console.log(`skipped: ${NO_CHROMIUM_HINT}`);
+  const missing = await chromiumMissing();
+  if (missing) {
+    console.log(`skipped: ${missing}`);
     return;
   }
+  const executablePath = findChromium()!;
   const dir = await Deno.makeTempDir({ prefix: "pvl_index_" });
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });

@@ -2,16 +2,22 @@ import { assert, assertEquals } from "@std/assert";
 
 const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
-function hasJupyter(): boolean {
+/**
+ * Why the notebooks cannot run here (every tool run_notebooks.sh needs, checked by its own
+ * `--check`: jupyter nbconvert, jupyter kernelspec, nbclient, timeout), or null when they can.
+ */
+export function missingNotebookTools(env: Record<string, string> = {}): string | null {
   try {
-    return new Deno.Command("jupyter", {
-      args: ["nbconvert", "--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .outputSync().success;
-  } catch {
-    return false;
+    const out = new Deno.Command("bash", {
+      args: [`${root}/tools/run_notebooks.sh`, "--check"],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    if (out.success) return null;
+    return new TextDecoder().decode(out.stderr).trim() || `exit ${out.code}`;
+  } catch (e) {
+    return `bash not found (${(e as Error).message})`;
   }
 }
 
@@ -38,10 +44,9 @@ async function runScript(dir: string, notebook: string) {
 }
 
 Deno.test("run_notebooks.sh executes the template on the Deno kernel (smoke preset)", async (t) => {
-  if (!hasJupyter()) {
-    console.log(
-      "skipped: jupyter nbconvert missing; apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client",
-    );
+  const missing = missingNotebookTools();
+  if (missing) {
+    console.log(`skipped: ${missing}`);
     return;
   }
   const dir = await scratch();
@@ -90,5 +95,25 @@ Deno.test("run_notebooks.sh executes the template on the Deno kernel (smoke pres
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run_notebooks.sh --check names a missing jupyter-client in one line with the install line", async () => {
+  // A jupyter whose nbconvert works but whose kernelspec (jupyter-client) is missing: the
+  // half-installed case that used to fail the notebook test instead of skipping it.
+  const bin = await Deno.makeTempDir({ prefix: "pvl_nbcheck_" });
+  try {
+    await Deno.writeTextFile(
+      `${bin}/jupyter`,
+      '#!/usr/bin/env bash\nif [[ "$1" == kernelspec ]]; then echo "no jupyter-kernelspec" >&2; exit 1; fi\necho 7.0\n',
+    );
+    await Deno.chmod(`${bin}/jupyter`, 0o755);
+    const msg = missingNotebookTools({ PATH: `${bin}:${Deno.env.get("PATH") ?? ""}` });
+    assert(msg !== null, "expected a missing piece");
+    assert(msg.includes("jupyter kernelspec (jupyter-client)"), msg);
+    assert(msg.includes("apt-get install -y"), msg);
+    assertEquals(msg.split("\n").length, 1, msg);
+  } finally {
+    await Deno.remove(bin, { recursive: true });
   }
 });

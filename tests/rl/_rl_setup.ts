@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
-import { createLM, exportWeights, type TinyLM } from "../../lib/model/lm.ts";
+import { createLM, type TinyLM } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
 import { newPolicyOpt, newRmOpt } from "../../lib/rl/run.ts";
 import { Rng } from "../../lib/prng.ts";
 import { frozenCopy } from "../../lib/rm/score.ts";

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
-import { createLM, tokenLogprobs } from "../../lib/model/lm.ts";
+import { createLM } from "../../lib/model/lm.ts";
+import { tokenLogprobs } from "../../lib/model/logprobs.ts";
 import { createOptimizer } from "../../lib/model/train.ts";
 import { Rng } from "../../lib/prng.ts";
 import { rmPairAccuracy } from "../../lib/rm/pair_accuracy.ts";

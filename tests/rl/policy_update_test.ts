@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import { candidateLogprobs } from "../../lib/model/lm.ts";
+import { candidateLogprobs } from "../../lib/model/logprobs.ts";
 import { policyLossFn } from "../../lib/rl/policy_update.ts";
 import {
   candidateAdvantage,

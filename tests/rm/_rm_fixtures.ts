@@ -1,6 +1,7 @@
 /** Shared fixtures of the RM trainer/scorer/evaluation tests: a tiny model and tiny data. */
 import { initBackend } from "../../lib/backend.ts";
-import { createLM, exportWeights, type TinyLM } from "../../lib/model/lm.ts";
+import { createLM, type TinyLM } from "../../lib/model/lm.ts";
+import { exportWeights } from "../../lib/model/exchange.ts";
 import { Rng } from "../../lib/prng.ts";
 import { frozenCopy, type RewardModelPair } from "../../lib/rm/score.ts";
 import type { RMRollout } from "../../lib/rm/train.ts";

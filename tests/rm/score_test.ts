@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
-import { tokenLogprobs } from "../../lib/model/lm.ts";
+import { tokenLogprobs } from "../../lib/model/logprobs.ts";
 import { Rng } from "../../lib/prng.ts";
 import {
   frozenCopy,

@@ -2,7 +2,6 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
 import { createOptimizer } from "../../lib/model/train.ts";
 import { Rng } from "../../lib/prng.ts";
-import { ArtifactCache } from "../../lib/run/cache.ts";
 import { resolveRMConfig } from "../../lib/rm/config.ts";
 import type { RMKind } from "../../lib/rm/kinds.ts";
 import { dpoLoss, implicitPrmLoss, ipvrmLoss, type Weighting } from "../../lib/rm/losses.ts";
@@ -12,7 +11,6 @@ import {
   buildUnits,
   disposeBatchTensors,
   epochBatches,
-  getOrTrainRewardModel,
   pairsOfGroup,
   rmLossFn,
   rmTrainStep,
@@ -216,35 +214,4 @@ Deno.test("trainRewardModel() resumes from its epoch checkpoint to the same weig
     p.pair.ref.dispose();
   }
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("getOrTrainRewardModel() stores the RM in the artifact cache and loads it back on a hit", async () => {
-  const root = await Deno.makeTempDir();
-  const cache = new ArtifactCache({ root, log: quiet });
-  const sft = createLM(TINY, { rng: new Rng(15) });
-  const data = tinyRollouts(7, 4, 3);
-  const opts = {
-    config: smoke("implicit_prm"),
-    sftKey: "sft0",
-    dataKey: "data0",
-    cache,
-    log: quiet,
-  };
-  const first = await getOrTrainRewardModel(() => frozenCopy(sft), data, opts);
-  assert(!first.artifact.hit && first.history.length === 2);
-  const second = await getOrTrainRewardModel(() => frozenCopy(sft), data, opts);
-  assert(second.artifact.hit && second.artifact.key === first.artifact.key);
-  assertEquals(second.history, first.history);
-  const w1 = await weightsOf(first.pair.rm), w2 = await weightsOf(second.pair.rm);
-  for (const k of Object.keys(w1)) assert(sameBits(w1[k]!, w2[k]!), k);
-  const ws = await weightsOf(sft), wr = await weightsOf(second.pair.ref);
-  for (const k of Object.keys(ws)) assert(sameBits(ws[k]!, wr[k]!), k);
-  const other = await getOrTrainRewardModel(() => frozenCopy(sft), data, {
-    ...opts,
-    dataKey: "data1",
-  });
-  assert(other.artifact.key !== first.artifact.key);
-  for (const p of [first.pair, second.pair, other.pair]) p.rm.dispose(), p.ref.dispose();
-  sft.dispose();
-  await Deno.remove(root, { recursive: true });
 });

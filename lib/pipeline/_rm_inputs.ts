@@ -6,11 +6,11 @@
  * `step_ends` index the same response tokens.
  * @module
  */
-import type { PbRow, Rollout } from "../pipeline/types.ts";
+import type { PbRow, Rollout } from "./types.ts";
 import { CharTokenizer } from "../testbed/tokenizer.ts";
 import { extractAnswer } from "../testbed/verifier.ts";
-import type { BonProblem, PbEvalRow } from "./evaluate.ts";
-import type { RMRollout } from "./train.ts";
+import type { BonProblem, PbEvalRow } from "../rm/evaluate.ts";
+import type { RMRollout } from "../rm/train.ts";
 
 const tok = new CharTokenizer();
 const promptCache = new Map<string, number[]>();
