@@ -15,9 +15,14 @@
  * are therefore async ({@linkcode validateMask}); the maths itself stays synchronous so it
  * can run inside `tf.variableGrads` closures. Shape and group-size checks are synchronous
  * and run inside every public function.
+ *
+ * Every message goes through the one validator, lib/schema.ts ({@linkcode check} with its
+ * rules, {@linkcode fail} for what a rule cannot say), so a tensor argument and a config
+ * field fail in the same form: `Invalid <name>: expected <what>, got <value>`.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { check, fail, is } from "./schema.ts";
 
 /**
  * Clamp of running or total token counts, `max(cumsum(M), 1)` / `max(T, 1)`: B2's `v̄_t`,
@@ -35,17 +40,13 @@ export function checkShape(
   const ok = t.rank === want.length && want.every((d, i) => d === undefined || t.shape[i] === d);
   if (!ok) {
     const w = want.map((d) => d ?? "*").join(",");
-    throw new RangeError(
-      `Invalid ${name}: expected shape ${label} = [${w}], got [${t.shape.join(",")}]`,
-    );
+    fail(name, `expected shape ${label} = [${w}], got [${t.shape.join(",")}]`);
   }
 }
 
 /** Throws unless `groupSize` is a positive integer dividing `b` (groups are consecutive rows). */
 export function checkGroupSize(b: number, groupSize: number, name = "groupSize"): void {
-  if (!Number.isInteger(groupSize) || groupSize < 1) {
-    throw new RangeError(`Invalid ${name}: expected an integer >= 1, got ${groupSize}`);
-  }
+  check(groupSize, is.integer({ min: 1 }), name);
   if (b % groupSize !== 0) {
     throw new RangeError(`${name} must divide the batch: B=${b}, G=${groupSize}`);
   }
@@ -53,9 +54,7 @@ export function checkGroupSize(b: number, groupSize: number, name = "groupSize")
 
 /** Throws unless `x` is a finite number (named epsilons, coefficients). */
 export function checkFinite(x: number, name: string): void {
-  if (typeof x !== "number" || !Number.isFinite(x)) {
-    throw new RangeError(`Invalid ${name}: expected a finite number, got ${x}`);
-  }
+  check(x, is.number(), name);
 }
 
 /** Throws unless `value` is one of the keys of `table` (closed string unions at run time). */
@@ -64,10 +63,7 @@ export function checkChoice<K extends string>(
   value: string,
   name: string,
 ): asserts value is K {
-  if (!Object.prototype.hasOwnProperty.call(table, value)) {
-    const keys = Object.keys(table).map((k) => `"${k}"`).join(", ");
-    throw new RangeError(`Invalid ${name}: expected one of ${keys}, got "${value}"`);
-  }
+  check(value, is.oneOf(table), name);
 }
 
 /** Options of {@linkcode validateMask}. */
@@ -106,9 +102,7 @@ export async function validateMask(
   const name = options.name ?? "mask";
   const right = options.rightPadded ?? true;
   if (mask.rank < 2) {
-    throw new RangeError(
-      `Invalid ${name}: expected a [B,L] mask, got shape [${mask.shape.join(",")}]`,
-    );
+    fail(name, `expected a [B,L] mask, got shape [${mask.shape.join(",")}]`);
   }
   const data = await mask.data();
   const rowLen = mask.shape[mask.rank - 1]!;
@@ -127,15 +121,11 @@ export async function validateMask(
   for (let i = 0; i < data.length; i++) {
     const x = data[i]!;
     if (x !== 0 && x !== 1) {
-      throw new RangeError(`Invalid ${name}: expected 0/1 values, got ${x} at ${at(i)}`);
+      fail(name, `expected 0/1 values, got ${x} at ${at(i)}`);
     }
     total += x;
     if (right && x === 1 && i % rowLen !== 0 && data[i - 1] === 0) {
-      throw new RangeError(
-        `Invalid ${name}: expected the valid tokens first (right padding), got a 1 after a 0 at ${
-          at(i)
-        }`,
-      );
+      fail(name, `expected the valid tokens first (right padding), got a 1 after a 0 at ${at(i)}`);
     }
   }
   if (options.requireRowValid) {
@@ -144,17 +134,13 @@ export async function validateMask(
       let s = 0;
       for (let j = 0; j < perRow; j++) s += data[b * perRow + j]!;
       if (s === 0) {
-        throw new RangeError(
-          `Invalid ${name}: row ${b} has no valid token (a per-sequence mean needs one)`,
-        );
+        fail(name, `row ${b} has no valid token (a per-sequence mean needs one)`);
       }
     }
   }
   const minValid = options.minValid ?? 0;
   if (total < minValid) {
-    throw new RangeError(
-      `Invalid ${name}: expected at least ${minValid} valid tokens, got ${total}`,
-    );
+    fail(name, `expected at least ${minValid} valid tokens, got ${total}`);
   }
 }
 

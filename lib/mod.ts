@@ -21,7 +21,6 @@
  */
 export * from "./backend.ts";
 export * from "./checks.ts";
-export * from "./conformance/run.ts";
 export * from "./data/math_jsonl.ts";
 export * from "./data/parquet.ts";
 export * from "./data/processbench.ts";

@@ -125,10 +125,7 @@ function violations(g: Map<string, string[]>): string[] {
  * Known exceptions, each with its reason; the list is meant to be emptied. A new violation
  * fails the test, and so does an exception that no longer occurs (remove it from here).
  */
-const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
-  // lib/mod.ts is the one public entry and re-exports the conformance runner.
-  "lib/mod.ts -> lib/conformance/run.ts": "the public entry re-exports runConformance",
-};
+const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
 Deno.test("importsOf() reads static, type-only, re-export and dynamic imports, not comments", () => {
   const src = [
@@ -170,4 +167,30 @@ Deno.test('lib/ follows architecture.md\'s "Never" list (known exceptions listed
     [],
     "known exceptions that no longer occur: remove them from KNOWN_EXCEPTIONS",
   );
+});
+
+/**
+ * The ground-level modules (imported by every part, Model included) import nothing of lib/
+ * but each other: architecture.md lets Model import only prng, so what Model shares must
+ * stand beside it.
+ */
+const GROUND = ["lib/prng.ts", "lib/checks.ts", "lib/schema.ts", "lib/vocabulary.ts"];
+
+Deno.test("the ground-level modules import nothing of lib/ but each other", async () => {
+  const g = await libGraph();
+  for (const f of GROUND) {
+    assertEquals(g.has(f), true, `${f} exists`);
+    assertEquals((g.get(f) ?? []).filter((d) => !GROUND.includes(d)), [], f);
+  }
+});
+
+Deno.test("the stage graph (lib/pipeline/stages.ts) is the only caller of the cache's get-or-build and key", async () => {
+  const callers: string[] = [];
+  for await (const abs of tsFiles(join(ROOT, "lib"))) {
+    const file = relative(ROOT, abs).replaceAll("\\", "/");
+    if (file.startsWith("lib/run/")) continue;
+    const code = (await Deno.readTextFile(abs)).replace(/\/\*[\s\S]*?\*\//g, "");
+    if (/\.(getOrBuild|key)\(/.test(code)) callers.push(file);
+  }
+  assertEquals(callers, ["lib/pipeline/stages.ts"]);
 });

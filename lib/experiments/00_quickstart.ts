@@ -5,6 +5,8 @@
  * @module
  */
 import { scatter } from "../report/figures.ts";
+// Beyond Pipeline/Report/Run (architecture.md): the quickstart scores two traces with the
+// trained RM it got from the stage graph, which is what it shows a new user.
 import { disposePair, scoreSequences } from "../rm/score.ts";
 import {
   type ArmSpec,

@@ -15,6 +15,8 @@ import { reliabilityBins, reliabilityDiagram } from "../report/figures.ts";
 import { auc, pearson } from "../report/stats.ts";
 import type { PipelinePreset } from "../vocabulary.ts";
 import type { McSizes } from "../pipeline/stages.ts";
+// Beyond Pipeline/Report/Run (architecture.md): 09's question is what the RMs' per-token
+// scores mean, so its unit reads them (step sums, prefix values) from the trained RMs.
 import { stepScores } from "../eval/step_scores.ts";
 import { disposePair, scoreSequences } from "../rm/score.ts";
 import { overridesObject } from "./_summary.ts";

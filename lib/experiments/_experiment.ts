@@ -4,6 +4,10 @@
  * best-of-N) and RL grids (one RL run per arm and seed, avg@8 per split and training curves).
  * An experiment module declares its question, the paper's claim, its arms as config overrides
  * with reasons, and the claims to test; {@linkcode runExperiment} does the rest.
+ *
+ * Imports beyond architecture.md's Pipeline / Report / Run, with their reason: the RM and RL
+ * config modules (`RMConfig`, `RLConfigInput`, their resolvers and the RL budgets), because an
+ * arm IS a typed partial of those configs and its config diff is printed resolved.
  * @module
  */
 import type pl from "nodejs-polars";

@@ -481,11 +481,13 @@ function checkBatching(b: RLBudget): void {
  *
  * @example
  * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
  * import { resolveRLConfig } from "./config.ts";
  * const c = resolveRLConfig({ method: "grpo_ipvrm", pipeline: "smoke", preset: "repo" });
- * c.switches.alpha; // 0 (forced: GRPO + IPVRM = DistRL with alpha 0)
- * c.rm; // "ipvrm"
- * c.batchRows; // 16 = 4 prompts x 4 rollouts
+ * assertEquals(c.switches.alpha, 0); // forced: GRPO + IPVRM = DistRL with alpha 0
+ * assertEquals(c.rm, "ipvrm");
+ * assertEquals(c.batchRows, 16); // 4 prompts x 4 rollouts
+ * assertThrows(() => resolveRLConfig({ method: "ppo" as never }), Error, "method");
  * ```
  */
 export function resolveRLConfig(input: RLConfigInput = {}): RLConfig {

@@ -196,10 +196,11 @@ export type RMPreset = PipelinePreset | { budget: PipelinePreset; switches?: Swi
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { resolveRMConfig } from "./config.ts";
  * const c = resolveRMConfig({ budget: "smoke", switches: "repo" }, { kind: "ipvrm" });
- * c.beta; // 10
- * c.ipvrm.margin; // 0 (repo offline default, methods.md e15)
+ * assertEquals(c.beta, 10);
+ * assertEquals(c.ipvrm.margin, 0); // repo offline default, methods.md e15
  * ```
  */
 export function resolveRMConfig(
