@@ -22,7 +22,7 @@ import {
 import { loadPolicy } from "../pipeline/policy.ts";
 import { resolvePipelineConfig } from "../pipeline/presets.ts";
 import { PIPELINE_PRESET_NAMES, type PipelinePreset } from "../vocabulary.ts";
-import { argValue } from "./_args.ts";
+import { oneOf, positiveIntArg } from "./_args.ts";
 import { checkBackendArg, exitUsage, startBackend } from "./_main.ts";
 
 function pct(x: number | undefined): string {
@@ -44,23 +44,10 @@ async function stage(name: string, fn: () => Promise<Artifact>): Promise<Artifac
 
 if (import.meta.main) {
   const args = Deno.args;
-  const preset = (argValue(args, "--preset") ?? "smoke") as PipelinePreset;
-  if (!PIPELINE_PRESET_NAMES.includes(preset)) {
-    console.error(
-      `Invalid --preset: expected one of ${PIPELINE_PRESET_NAMES.join(", ")}, got ${
-        JSON.stringify(preset)
-      }`,
-    );
-    Deno.exit(2);
-  }
-  const seedArg = argValue(args, "--seed");
-  const seed = seedArg === undefined ? undefined : Number(seedArg);
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 1)) {
-    console.error(`Invalid --seed: expected an integer >= 1, got ${JSON.stringify(seedArg)}`);
-    Deno.exit(2);
-  }
-  let config;
+  let config, preset: PipelinePreset;
   try {
+    preset = oneOf(args, "--preset", PIPELINE_PRESET_NAMES, "smoke")!;
+    const seed = positiveIntArg(args, "--seed");
     checkBackendArg(args);
     config = resolvePipelineConfig(preset, seed === undefined ? {} : { seed });
   } catch (e) {
