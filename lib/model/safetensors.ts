@@ -70,7 +70,7 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * const w = { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) };
  * const { tensors } = decodeSafetensors(encodeSafetensors({ w }));
  * assertEquals(tensors.w?.shape, [2]);
- * assertEquals(Array.from(tensors.w?.data ?? []), [1, 2]);
+ * assertEquals(tensors.w?.data, new Float32Array([1, 2]));
  * ```
  */
 export function encodeSafetensors(
