@@ -60,7 +60,8 @@ export function parseBackendName(value: string, source = "backend"): BackendName
  * @example
  * ```ts
  * import { resolveBackendName } from "./backend.ts";
- * resolveBackendName(["--backend", "cpu"], {}); // "cpu"
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(resolveBackendName(["--backend", "cpu"], {}), "cpu");
  * ```
  */
 export function resolveBackendName(

@@ -35,8 +35,9 @@ export function hashString(s: string): number {
  * @example
  * ```ts
  * import { Rng } from "./prng.ts";
+ * import { assertEquals } from "@std/assert";
  * const a = new Rng(7), b = new Rng(7);
- * a.next() === b.next(); // true
+ * assertEquals(a.next(), b.next());
  * ```
  */
 export class Rng {

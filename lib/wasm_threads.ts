@@ -106,8 +106,9 @@ let active: { module: ThreadedModule; threads: number } | undefined;
  * @example
  * ```ts
  * import { wasmWorkerSource } from "./wasm_threads.ts";
+ * import { assertStringIncludes } from "@std/assert";
  * const src = wasmWorkerSource('"use strict";var Module={};');
- * if (!src.includes('"location"')) throw new Error("no location fix");
+ * assertStringIncludes(src, '"location"'); // the redefinition of `location` comes first
  * ```
  */
 export function wasmWorkerSource(workerContents: string): string {

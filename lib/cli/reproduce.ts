@@ -56,8 +56,9 @@ export interface ReproduceArgs {
  * @example
  * ```ts
  * import { autoJobs } from "./reproduce.ts";
- * autoJobs({ preset: "default", seeds: 3, backend: "wasm" }); // 3
- * autoJobs({ preset: "smoke", seeds: 2, backend: "wasm" }); // 1
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(autoJobs({ preset: "default", seeds: 3, backend: "wasm" }), 3);
+ * assertEquals(autoJobs({ preset: "smoke", seeds: 2, backend: "wasm" }), 1);
  * ```
  */
 export function autoJobs(

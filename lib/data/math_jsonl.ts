@@ -28,7 +28,9 @@ export interface MathRow {
  * @example
  * ```ts
  * import { parseMathJsonl } from "./math_jsonl.ts";
- * parseMathJsonl('{"problem":"1+1?","answer":"2","level":1}\n', { file: "m.jsonl" })[0]!.answer; // "2"
+ * import { assertEquals } from "@std/assert";
+ * const rows = parseMathJsonl('{"problem":"1+1?","answer":"2","level":1}\n', { file: "m.jsonl" });
+ * assertEquals(rows[0]!.answer, "2");
  * ```
  */
 export function parseMathJsonl(text: string, options: { file: string }): MathRow[] {

@@ -84,8 +84,10 @@ export function checkProcessBenchRow(
  * @example
  * ```ts
  * import { parseProcessBench } from "./processbench.ts";
- * const text = '[{"id":"x-0","generator":"me","problem":"1+1?","steps":["2"],"label":-1,"final_answer_correct":true}]';
- * parseProcessBench(text, { file: "x.json" })[0]!.label; // -1
+ * import { assertEquals } from "@std/assert";
+ * const text = '[{"id":"x-0","generator":"me","problem":"1+1?","steps":["2"],"label":-1,' +
+ *   '"final_answer_correct":true}]';
+ * assertEquals(parseProcessBench(text, { file: "x.json" })[0]!.label, -1);
  * ```
  */
 export function parseProcessBench(text: string, options: { file: string }): ProcessBenchRow[] {

@@ -113,9 +113,10 @@ export const SHARED_SECONDS: Readonly<Record<ExperimentPreset, number>> = {
  * @example
  * ```ts
  * import { EXPECTED_SECONDS, expectedSeconds } from "./_registry.ts";
+ * import { assertEquals } from "@std/assert";
  * const all = expectedSeconds("default", ["01"], { sharedBuilt: true })[0]!;
- * all === EXPECTED_SECONDS.default!["01"]; // true
- * expectedSeconds("default", ["01"], { seeds: [2], sharedBuilt: true })[0] === all / 3; // true
+ * assertEquals(all, EXPECTED_SECONDS.default!["01"]);
+ * assertEquals(expectedSeconds("default", ["01"], { seeds: [2], sharedBuilt: true })[0], all / 3);
  * ```
  */
 export function expectedSeconds(

@@ -49,7 +49,8 @@ export interface ResolvedLMConfig extends LMConfig {
  * @example
  * ```ts
  * import { resolveLMConfig } from "./config.ts";
- * resolveLMConfig({ width: 32, heads: 2 }).headDim; // 16
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(resolveLMConfig({ width: 32, heads: 2 }).headDim, 16);
  * ```
  */
 export function resolveLMConfig(partial: Partial<LMConfig> = {}): ResolvedLMConfig {

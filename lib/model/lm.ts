@@ -97,8 +97,9 @@ export class TinyLM {
  * ```ts
  * import { createLM } from "./lm.ts";
  * import { Rng } from "../prng.ts";
+ * import { assertEquals } from "@std/assert";
  * const m = createLM({ vocab: 8, width: 8, layers: 1, heads: 2, context: 4 }, { rng: new Rng(1) });
- * m.numParams; // 8*8 + 4*8 + 8 + 2*8 + 4*64 + 2*256
+ * assertEquals(m.numParams, 8 * 8 + 4 * 8 + 8 + 2 * 8 + 4 * 64 + 2 * 256); // 888
  * m.dispose();
  * ```
  */

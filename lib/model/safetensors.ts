@@ -66,9 +66,11 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * @example
  * ```ts
  * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
- * const bytes = encodeSafetensors({ w: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) } });
- * const { tensors } = decodeSafetensors(bytes);
- * if (tensors.w?.data[1] !== 2) throw new Error("round trip failed");
+ * import { assertEquals } from "@std/assert";
+ * const w = { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) };
+ * const { tensors } = decodeSafetensors(encodeSafetensors({ w }));
+ * assertEquals(tensors.w?.shape, [2]);
+ * assertEquals(tensors.w?.data, new Float32Array([1, 2]));
  * ```
  */
 export function encodeSafetensors(
@@ -130,11 +132,12 @@ export function encodeSafetensors(
  * @example
  * ```ts
  * import { decodeSafetensors, SafetensorsError } from "./safetensors.ts";
- * try {
- *   decodeSafetensors(new Uint8Array(3), "model.safetensors");
- * } catch (e) {
- *   if (!(e instanceof SafetensorsError)) throw e; // "...model.safetensors: file is 3 bytes..."
- * }
+ * import { assertThrows } from "@std/assert";
+ * assertThrows(
+ *   () => decodeSafetensors(new Uint8Array(3), "model.safetensors"),
+ *   SafetensorsError,
+ *   "Invalid safetensors file model.safetensors: file is 3 bytes",
+ * );
  * ```
  */
 export function decodeSafetensors(

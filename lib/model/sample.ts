@@ -420,7 +420,9 @@ export interface TruncateOptions {
  * @example
  * ```ts
  * import { truncateDistribution } from "./sample.ts";
- * Array.from(truncateDistribution([0.5, 0.3, 0.2], { topP: 0.7 })); // [0.625, 0.375, 0]
+ * import { assertArrayAlmostEquals } from "@std/assert";
+ * const p = truncateDistribution([0.5, 0.3, 0.2], { topP: 0.7 });
+ * assertArrayAlmostEquals(p, [0.625, 0.375, 0]);
  * ```
  */
 export function truncateDistribution(

@@ -97,8 +97,9 @@ function resolveSchedule(s: LrSchedule | undefined): LrSchedule {
  * @example
  * ```ts
  * import { createOptimizer } from "./train.ts";
+ * import { assertEquals } from "@std/assert";
  * const opt = createOptimizer({ kind: "adamw", lr: 1e-3, weightDecay: 0.01 });
- * opt.options.betas; // [0.9, 0.999]
+ * assertEquals(opt.options.betas, [0.9, 0.999]);
  * ```
  */
 export function createOptimizer(options: OptimizerOptions): Optimizer {

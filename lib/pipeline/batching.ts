@@ -60,10 +60,11 @@ export interface EncodeOptions {
  * @example
  * ```ts
  * import { encodePairs } from "./batching.ts";
+ * import { assertEquals } from "@std/assert";
  * const b = encodePairs([{ prompt: "1+1=", response: "1+1=2\n$2\n" }], { context: 32 });
- * b.shape; // [1, 15]
- * b.responseStart[0]; // 5
- * b.responseLength[0]; // 10 (9 characters + EOS)
+ * assertEquals(b.shape, [1, 15]);
+ * assertEquals(b.responseStart[0], 5);
+ * assertEquals(b.responseLength[0], 10); // 9 characters + EOS
  * ```
  */
 export function encodePairs(
@@ -123,9 +124,10 @@ export function encodePairs(
  * @example
  * ```ts
  * import { encodePairs, lossMask } from "./batching.ts";
+ * import { assertEquals } from "@std/assert";
  * const b = encodePairs([{ prompt: "1=", response: "$1\n" }], { context: 16, padTo: 8 });
- * Array.from(lossMask(b, { kind: "response" })); // [0, 0, 1, 1, 1, 1, 0, 0]
- * Array.from(lossMask(b, { kind: "all" })); // [1, 1, 1, 1, 1, 1, 0, 0]
+ * assertEquals(Array.from(lossMask(b, { kind: "response" })), [0, 0, 1, 1, 1, 1, 0, 0]);
+ * assertEquals(Array.from(lossMask(b, { kind: "all" })), [1, 1, 1, 1, 1, 1, 0, 0]);
  * ```
  */
 export function lossMask(batch: EncodedBatch, options: { kind: "all" | "response" }): Float32Array {

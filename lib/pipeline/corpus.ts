@@ -32,7 +32,8 @@ export interface Example {
  * ```ts
  * import { pickFormat } from "./corpus.ts";
  * import { Rng } from "../prng.ts";
- * pickFormat(new Rng(1), { sft: 1, shifted: 0, numbered: 0, inline: 0 }); // "sft"
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(pickFormat(new Rng(1), { sft: 1, shifted: 0, numbered: 0, inline: 0 }), "sft");
  * ```
  */
 export function pickFormat(rng: Rng, mix: Readonly<Record<Format, number>>): Format {
@@ -58,8 +59,10 @@ export function pickFormat(rng: Rng, mix: Readonly<Record<Format, number>>): For
  * import { drawExamples } from "./corpus.ts";
  * import { resolvePipelineConfig } from "./presets.ts";
  * import { Rng } from "../prng.ts";
+ * import { assertEquals } from "@std/assert";
  * const c = resolvePipelineConfig("smoke");
- * drawExamples(new Rng(1), { config: c, stage: c.sft, n: 3 }).every((e) => e.format === "sft"); // true
+ * const examples = drawExamples(new Rng(1), { config: c, stage: c.sft, n: 3 });
+ * assertEquals(examples.map((e) => e.format), ["sft", "sft", "sft"]);
  * ```
  */
 export function drawExamples(

@@ -143,11 +143,14 @@ export async function writeSftEval(
  * @example
  * ```ts
  * import { toShiftedRow } from "./eval_sets.ts";
- * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }], modulus: 7 };
- * const row = toShiftedRow(problem, { response: ">3+4=1\n?1\n>1*2=2\n#2\n", bucket: "gsm8k", id: "gsm8k-0" });
- * row?.response; // "3+4=1\n1*2=2\n$2\n"
- * row?.label; // 0
- * row?.step_ends; // [6, 15]
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }];
+ * const problem = { start: 3, ops, modulus: 7 };
+ * const response = ">3+4=1\n?1\n>1*2=2\n#2\n";
+ * const row = toShiftedRow(problem, { response, bucket: "gsm8k", id: "gsm8k-0" });
+ * assertEquals(row?.response, "3+4=1\n1*2=2\n$2\n");
+ * assertEquals(row?.label, 0);
+ * assertEquals(row?.step_ends, [6, 15]);
  * ```
  */
 export function toShiftedRow(

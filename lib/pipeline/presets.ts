@@ -345,7 +345,9 @@ function checkWarmup(s: StageConfig, name: string): void {
  * @example
  * ```ts
  * import { longestSequence } from "./presets.ts";
- * longestSequence({ modulus: 7, maxSteps: 8, maxVerify: 2 }); // 87 (numbered)
+ * import { assertEquals } from "@std/assert";
+ * const longest = longestSequence({ modulus: 7, maxSteps: 8, maxVerify: 2 });
+ * assertEquals(longest, { length: 87, format: "numbered" });
  * ```
  */
 export function longestSequence(
@@ -371,9 +373,10 @@ export function longestSequence(
  * @example
  * ```ts
  * import { resolvePipelineConfig } from "./presets.ts";
+ * import { assert, assertEquals } from "@std/assert";
  * const c = resolvePipelineConfig("smoke", { seed: 3 });
- * c.seed; // 3
- * c.model.context >= 87; // true
+ * assertEquals(c.seed, 3);
+ * assert(c.model.context >= 87);
  * ```
  */
 export function resolvePipelineConfig(
@@ -423,7 +426,8 @@ export function resolvePipelineConfig(
  * @example
  * ```ts
  * import { streamRng } from "./presets.ts";
- * streamRng(1, "a").next() === streamRng(1, "a").next(); // true
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(streamRng(1, "a").next(), streamRng(1, "a").next());
  * ```
  */
 export function streamRng(seed: number, label: string): Rng {
@@ -438,8 +442,9 @@ export function streamRng(seed: number, label: string): Rng {
  * @example
  * ```ts
  * import { resolvePipelineConfig, writerAccuracy } from "./presets.ts";
+ * import { assertGreater } from "@std/assert";
  * const c = resolvePipelineConfig("smoke");
- * writerAccuracy(c, { samples: 100 })[2]! > 0.5; // true
+ * assertGreater(writerAccuracy(c, { samples: 100 })[2]!, 0.5);
  * ```
  */
 export function writerAccuracy(

@@ -54,10 +54,11 @@ export interface RmDataSummary {
  * ```ts
  * import { selectMixed } from "./rm_data.ts";
  * import { Rng } from "../prng.ts";
+ * import { assertEquals } from "@std/assert";
  * const r = (key: string, correct: 0 | 1) => ({ key, correct }) as never;
  * const out = selectMixed([r("a", 1), r("a", 0), r("b", 1), r("b", 1)], new Rng(1));
- * out.pairs.length; // 1
- * out.rollouts.length; // 2
+ * assertEquals(out.pairs.length, 1);
+ * assertEquals(out.rollouts.length, 2);
  * ```
  */
 export function selectMixed(

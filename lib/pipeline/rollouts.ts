@@ -59,11 +59,12 @@ export const RESPONSE_SLACK = 8;
  * ```ts
  * import { rolloutFromTokens } from "./rollouts.ts";
  * import { CharTokenizer, EOS_ID } from "../testbed/tokenizer.ts";
+ * import { assertEquals } from "@std/assert";
  * const problem = { start: 1, ops: [{ op: "+" as const, operand: 1 }], modulus: 7 };
  * const tokens = [...new CharTokenizer().encode(">1+1=2\n#2\n").ids, EOS_ID];
  * const r = rolloutFromTokens(problem, { tokens, bucket: "b", sample: 0, format: "sft" });
- * r.correct; // 1
- * r.stepEnds; // [10]
+ * assertEquals(r.correct, 1);
+ * assertEquals(r.stepEnds, [10]);
  * ```
  */
 export function rolloutFromTokens(
@@ -205,7 +206,9 @@ export async function sampleRollouts(
  * @example
  * ```ts
  * import { accuracyByBucket } from "./rollouts.ts";
- * accuracyByBucket([{ bucket: "a", correct: 1 }, { bucket: "a", correct: 0 }]); // { a: 0.5 }
+ * import { assertEquals } from "@std/assert";
+ * const acc = accuracyByBucket([{ bucket: "a", correct: 1 }, { bucket: "a", correct: 0 }]);
+ * assertEquals(acc, { a: 0.5 });
  * ```
  */
 export function accuracyByBucket(

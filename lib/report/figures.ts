@@ -98,11 +98,12 @@ export interface ArmBar {
  * @example
  * ```ts
  * import { barWithErrors } from "./figures.ts";
+ * import { assertEquals } from "@std/assert";
  * const spec = barWithErrors([
  *   { name: "DPO-RM", mean: 0.28, ciLow: 0.25, ciHigh: 0.31, paper: 0.278 },
  *   { name: "IPVRM", mean: 0.39, ciLow: 0.35, ciHigh: 0.43, paper: 0.391 },
  * ], { yTitle: "ProcessBench F1" });
- * spec.data.length; // 2
+ * assertEquals(spec.data.length, 2);
  * ```
  */
 export function barWithErrors(arms: readonly ArmBar[], options: FigureOptions = {}): PlotSpec {
@@ -170,10 +171,15 @@ export interface BandSeries {
  * @example
  * ```ts
  * import { lineWithBands } from "./figures.ts";
- * const spec = lineWithBands([
- *   { name: "DistRL", x: [0, 1, 2], mean: [0.1, 0.2, 0.3], low: [0.05, 0.15, 0.25], high: [0.15, 0.25, 0.35] },
- * ], { xTitle: "step", yTitle: "reward" });
- * spec.data.length; // 2 (band + line)
+ * import { assertEquals } from "@std/assert";
+ * const spec = lineWithBands([{
+ *   name: "DistRL",
+ *   x: [0, 1, 2],
+ *   mean: [0.1, 0.2, 0.3],
+ *   low: [0.05, 0.15, 0.25],
+ *   high: [0.15, 0.25, 0.35],
+ * }], { xTitle: "step", yTitle: "reward" });
+ * assertEquals(spec.data.length, 2); // band + line
  * ```
  */
 export function lineWithBands(
@@ -239,8 +245,9 @@ export interface ReliabilityBins {
  * @example
  * ```ts
  * import { reliabilityBins } from "./figures.ts";
+ * import { assertAlmostEquals } from "@std/assert";
  * const b = reliabilityBins([0.1, 0.9], [0, 1], { bins: 2 });
- * b.ece.toFixed(2); // "0.10"
+ * assertAlmostEquals(b.ece, 0.1);
  * ```
  */
 export function reliabilityBins(
@@ -300,8 +307,9 @@ export function reliabilityBins(
  * @example
  * ```ts
  * import { reliabilityDiagram } from "./figures.ts";
+ * import { assertEquals } from "@std/assert";
  * const spec = reliabilityDiagram({ probs: [0.2, 0.8, 0.7], labels: [0, 1, 1] }, { bins: 5 });
- * spec.data.length; // 2
+ * assertEquals(spec.data.length, 2);
  * ```
  */
 export function reliabilityDiagram(
@@ -362,8 +370,9 @@ export interface ScatterSeries {
  * @example
  * ```ts
  * import { scatter } from "./figures.ts";
+ * import { assertEquals } from "@std/assert";
  * const spec = scatter([{ name: "tables", x: [27.8, 39.1], y: [0.3, 0.4] }], { diagonal: true });
- * spec.data.length; // 2
+ * assertEquals(spec.data.length, 2);
  * ```
  */
 export function scatter(

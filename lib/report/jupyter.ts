@@ -57,8 +57,9 @@ export interface DisplayOptions {
  * @example
  * ```ts
  * import { figureBundle } from "./jupyter.ts";
+ * import { assertEquals } from "@std/assert";
  * const b = await figureBundle({ data: [{ type: "bar", x: ["a"], y: [1] }], layout: {} });
- * Object.keys(b); // ["application/vnd.plotly.v1+json", "text/html", "text/plain"]
+ * assertEquals(Object.keys(b), ["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
  * ```
  */
 export async function figureBundle(spec: PlotSpec, options: DisplayOptions = {}): Promise<Bundle> {
@@ -147,7 +148,9 @@ export async function showMarkdown(text: string): Promise<void> {
  * @example
  * ```ts
  * import { presetFromEnv } from "./jupyter.ts";
+ * import { assertEquals } from "@std/assert";
  * const preset = presetFromEnv(); // "default" unless $PVL_PRESET names another
+ * assertEquals(preset, Deno.env.get("PVL_PRESET") || "default");
  * ```
  */
 export function presetFromEnv(fallback: ExperimentPreset = "default"): ExperimentPreset {

@@ -64,11 +64,12 @@ function dirUrl(dir: string | URL | undefined): URL {
  * @example
  * ```ts
  * import { validatePaperTable } from "./paper.ts";
+ * import { assertEquals } from "@std/assert";
  * const t = validatePaperTable({
  *   table: 10, title: "m", caption: "c", source: "arXiv 2604.13197v2", unit: "%",
  *   values: [{ row: "m=5", column: "BoN-AVG", value: 28.1 }],
  * }, "inline");
- * t.values.length; // 1
+ * assertEquals(t.values.length, 1);
  * ```
  */
 export function validatePaperTable(raw: unknown, origin: string): PaperTable {
@@ -116,8 +117,9 @@ export function validatePaperTable(raw: unknown, origin: string): PaperTable {
  * @example
  * ```ts
  * import { loadPaperTable } from "./paper.ts";
+ * import { assertEquals } from "@std/assert";
  * const t2 = await loadPaperTable(2);
- * t2.unit; // "F1 (%)"
+ * assertEquals(t2.unit, "F1 (%)");
  * ```
  */
 export async function loadPaperTable(
@@ -148,7 +150,8 @@ export async function loadPaperTable(
  * @example
  * ```ts
  * import { loadPaperTables } from "./paper.ts";
- * (await loadPaperTables()).length; // 14
+ * import { assertEquals } from "@std/assert";
+ * assertEquals((await loadPaperTables()).length, 14);
  * ```
  */
 export async function loadPaperTables(options: LoadOptions = {}): Promise<PaperTable[]> {
@@ -208,8 +211,9 @@ export class PaperIndex {
    * @example
    * ```ts
    * import { PaperIndex } from "./paper.ts";
+   * import { assertEquals } from "@std/assert";
    * const paper = await PaperIndex.load();
-   * paper.value({ table: 2, row: "Qwen3-0.6B | IPVRM", column: "Avg." }); // 39.1
+   * assertEquals(paper.value({ table: 2, row: "Qwen3-0.6B | IPVRM", column: "Avg." }), 39.1);
    * ```
    */
   value(ref: PaperRef): number {
@@ -256,7 +260,9 @@ export class PaperIndex {
  * @example
  * ```ts
  * import { formatRef } from "./paper.ts";
- * formatRef({ table: 2, row: "Qwen3-0.6B | IPVRM", column: "Avg." });
+ * import { assertEquals } from "@std/assert";
+ * const label = formatRef({ table: 2, row: "Qwen3-0.6B | IPVRM", column: "Avg." });
+ * assertEquals(label, "Table 2 · Qwen3-0.6B | IPVRM · Avg.");
  * ```
  */
 export function formatRef(ref: PaperRef): string {

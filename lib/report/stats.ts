@@ -83,7 +83,8 @@ function checkConfidence(confidence: number): void {
  * @example
  * ```ts
  * import { mean } from "./stats.ts";
- * mean([1, 2, 3]); // 2
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(mean([1, 2, 3]), 2);
  * ```
  */
 export function mean(xs: readonly number[]): number {
@@ -99,7 +100,8 @@ export function mean(xs: readonly number[]): number {
  * @example
  * ```ts
  * import { sampleStd } from "./stats.ts";
- * sampleStd([2, 4, 4, 4, 5, 5, 7, 9]); // 2.138...
+ * import { assertAlmostEquals } from "@std/assert";
+ * assertAlmostEquals(sampleStd([2, 4, 4, 4, 5, 5, 7, 9]), Math.sqrt(32 / 7)); // 2.138...
  * ```
  */
 export function sampleStd(xs: readonly number[]): number {
@@ -187,7 +189,8 @@ function checkDf(df: number): void {
  * @example
  * ```ts
  * import { studentTCdf } from "./stats.ts";
- * studentTCdf(0, 5); // 0.5
+ * import { assertAlmostEquals } from "@std/assert";
+ * assertAlmostEquals(studentTCdf(0, 5), 0.5);
  * ```
  */
 export function studentTCdf(t: number, df: number): number {
@@ -207,7 +210,8 @@ export function studentTCdf(t: number, df: number): number {
  * @example
  * ```ts
  * import { studentTQuantile } from "./stats.ts";
- * studentTQuantile(0.975, 4).toFixed(6); // "2.776445"
+ * import { assertAlmostEquals } from "@std/assert";
+ * assertAlmostEquals(studentTQuantile(0.975, 4), 2.776445, 1e-6);
  * ```
  */
 export function studentTQuantile(p: number, df: number): number {
@@ -245,8 +249,9 @@ function interval(m: number, sem: number, df: number, confidence: number) {
  * @example
  * ```ts
  * import { summarize } from "./stats.ts";
+ * import { assertAlmostEquals } from "@std/assert";
  * const s = summarize([0.61, 0.64, 0.58]);
- * s.mean.toFixed(3); // "0.610"
+ * assertAlmostEquals(s.mean, 0.61);
  * ```
  */
 export function summarize(xs: readonly number[], options: IntervalOptions = {}): Summary {
@@ -271,8 +276,9 @@ export function summarize(xs: readonly number[], options: IntervalOptions = {}):
  * @example
  * ```ts
  * import { welchDifference } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
  * const d = welchDifference([3, 4, 5], [1, 2, 3]);
- * d.mean; // 2
+ * assertEquals(d.mean, 2);
  * ```
  */
 export function welchDifference(
@@ -314,8 +320,10 @@ export function welchDifference(
  * @example
  * ```ts
  * import { pairedDifference } from "./stats.ts";
+ * import { assertAlmostEquals } from "@std/assert";
  * const d = pairedDifference([3.1, 4.2, 5.0], [3.0, 4.0, 4.9]);
- * d.ciLow > 0; // true
+ * assertAlmostEquals(d.mean, 0.1333, 1e-4);
+ * assertAlmostEquals(d.ciLow, -0.0101, 1e-4); // 3 seeds: the 95% interval still spans 0
  * ```
  */
 export function pairedDifference(
@@ -366,8 +374,9 @@ export interface VerdictResult {
  * @example
  * ```ts
  * import { verdict, welchDifference } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
  * const d = welchDifference([0.40, 0.42, 0.41], [0.30, 0.31, 0.29]);
- * verdict(d, { direction: "higher" }).verdict; // "reproduced"
+ * assertEquals(verdict(d, { direction: "higher" }).verdict, "reproduced");
  * ```
  */
 export function verdict(diff: Summary | Difference, options: VerdictOptions): VerdictResult {
@@ -415,7 +424,8 @@ export function verdict(diff: Summary | Difference, options: VerdictOptions): Ve
  * @example
  * ```ts
  * import { claimDirection } from "./stats.ts";
- * claimDirection(39.1, 27.8); // "higher"
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(claimDirection(39.1, 27.8), "higher");
  * ```
  */
 export function claimDirection(paperTreatment: number, paperControl: number): Direction {
@@ -451,8 +461,9 @@ export interface StepBands {
  * @example
  * ```ts
  * import { summarizeSteps } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
  * const b = summarizeSteps([[0, 1], [2, 3], [4, 5]]);
- * b.mean; // [2, 3]
+ * assertEquals(b.mean, [2, 3]);
  * ```
  */
 export function summarizeSteps(

@@ -52,10 +52,10 @@ export interface ComparisonOptions {
  * @example
  * ```ts
  * import { comparisonTable } from "./tables.ts";
- * const df = comparisonTable([
- *   { row: "IPVRM", metric: "PB F1", ours: { mean: 0.4, ciLow: 0.3, ciHigh: 0.5, n: 3 }, paper: 39.1 },
- * ]);
- * df.height; // 1
+ * import { assertEquals } from "@std/assert";
+ * const ours = { mean: 0.4, ciLow: 0.3, ciHigh: 0.5, n: 3 };
+ * const df = comparisonTable([{ row: "IPVRM", metric: "PB F1", ours, paper: 39.1 }]);
+ * assertEquals(df.height, 1);
  * ```
  */
 export function comparisonTable(
@@ -172,8 +172,11 @@ function cell(v: unknown, digits: number): string {
  * @example
  * ```ts
  * import { toMarkdown } from "./tables.ts";
- * toMarkdown({ columns: ["a", "b"], rows: [{ a: "x", b: 0.5 }] });
- * // "| a | b |\n|---|---|\n| x | 0.500 |\n"
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(
+ *   toMarkdown({ columns: ["a", "b"], rows: [{ a: "x", b: 0.5 }] }),
+ *   "| a | b |\n|---|---|\n| x | 0.500 |\n",
+ * );
  * ```
  */
 export function toMarkdown(
@@ -207,7 +210,8 @@ export function escapeHtml(s: string): string {
  * @example
  * ```ts
  * import { toHtml } from "./tables.ts";
- * toHtml({ columns: ["a"], rows: [{ a: "<b>" }] }).includes("&lt;b&gt;"); // true
+ * import { assertStringIncludes } from "@std/assert";
+ * assertStringIncludes(toHtml({ columns: ["a"], rows: [{ a: "<b>" }] }), "&lt;b&gt;");
  * ```
  */
 export function toHtml(table: pl.DataFrame | TableRecords, options: RenderOptions = {}): string {

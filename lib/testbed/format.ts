@@ -71,7 +71,9 @@ export interface ParsedResponse {
  * @example
  * ```ts
  * import { renderPrompt } from "./format.ts";
- * renderPrompt({ start: 3, ops: [{ op: "+", operand: 4 }, { op: "*", operand: 2 }], modulus: 7 }); // "3+4*2="
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }];
+ * assertEquals(renderPrompt({ start: 3, ops, modulus: 7 }), "3+4*2=");
  * ```
  */
 export function renderPrompt(problem: Problem): string {
@@ -86,7 +88,8 @@ const PROMPT_RE = /^(\d{1,9})((?:[+\-*/]\d{1,9})+)=$/;
  * @example
  * ```ts
  * import { parsePrompt } from "./format.ts";
- * parsePrompt("3+4*2=", { modulus: 7 })?.ops.length; // 2
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(parsePrompt("3+4*2=", { modulus: 7 })?.ops.length, 2);
  * ```
  */
 export function parsePrompt(text: string, options: { modulus: number }): Problem | null {
@@ -110,9 +113,11 @@ function stepBody(s: Step): string {
  * @example
  * ```ts
  * import { renderResponse } from "./format.ts";
- * const trace = { steps: [{ value: 3, op: "+" as const, operand: 4, result: 0, verify: 0 }], answer: 0 };
- * renderResponse(trace, "sft").text; // ">3+4=0\n?0\n#0\n"
- * renderResponse(trace, "shifted").text; // "3+4=0\n$0\n"
+ * import { assertEquals } from "@std/assert";
+ * const step = { value: 3, op: "+" as const, operand: 4, result: 0, verify: 0 };
+ * const trace = { steps: [step], answer: 0 };
+ * assertEquals(renderResponse(trace, "sft").text, ">3+4=0\n?0\n#0\n");
+ * assertEquals(renderResponse(trace, "shifted").text, "3+4=0\n$0\n");
  * ```
  */
 export function renderResponse(trace: Trace, format: Format): RenderedResponse {
@@ -178,9 +183,10 @@ function pieces(text: string, sep: string): { body: string; start: number; end: 
  * @example
  * ```ts
  * import { parseResponse } from "./format.ts";
+ * import { assertEquals } from "@std/assert";
  * const r = parseResponse(">3+4=0\n?0\n>0*2=0\n#0\n", "sft");
- * r.ends; // [10, 20]
- * r.answer; // 0
+ * assertEquals(r.ends, [10, 20]);
+ * assertEquals(r.answer, 0);
  * ```
  */
 export function parseResponse(text: string, format: Format): ParsedResponse {
@@ -258,7 +264,8 @@ export function parseResponse(text: string, format: Format): ParsedResponse {
  * @example
  * ```ts
  * import { parseResponse, traceOf } from "./format.ts";
- * traceOf(parseResponse("3+4=0\n$0\n", "shifted"))?.answer; // 0
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(traceOf(parseResponse("3+4=0\n$0\n", "shifted"))?.answer, 0);
  * ```
  */
 export function traceOf(parsed: ParsedResponse): Trace | null {
@@ -272,7 +279,8 @@ export function traceOf(parsed: ParsedResponse): Trace | null {
  * @example
  * ```ts
  * import { stepTexts } from "./format.ts";
- * stepTexts("3+4=0\n0*2=0\n$0\n", "shifted"); // ["3+4=0\n", "0*2=0\n$0\n"]
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(stepTexts("3+4=0\n0*2=0\n$0\n", "shifted"), ["3+4=0\n", "0*2=0\n$0\n"]);
  * ```
  */
 export function stepTexts(text: string, format: Format): string[] {
@@ -287,7 +295,8 @@ export function stepTexts(text: string, format: Format): string[] {
  * @example
  * ```ts
  * import { maxSequenceLength } from "./format.ts";
- * maxSequenceLength(8, { format: "sft", modulus: 7, maxVerify: 2 }); // 85
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(maxSequenceLength(8, { format: "sft", modulus: 7, maxVerify: 2 }), 85);
  * ```
  */
 export function maxSequenceLength(

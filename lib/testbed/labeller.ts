@@ -37,10 +37,12 @@ export interface StepLabel {
  * @example
  * ```ts
  * import { labelTrace } from "./labeller.ts";
- * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }], modulus: 7 };
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }];
+ * const problem = { start: 3, ops, modulus: 7 };
  * const ok = { value: 3, op: "+" as const, operand: 4, result: 0, verify: null };
- * labelTrace(problem, { steps: [ok, { value: 0, op: "*" as const, operand: 2, result: 1, verify: null }], answer: 1 });
- * // { label: 1, kind: "result" }
+ * const bad = { value: 0, op: "*" as const, operand: 2, result: 1, verify: null }; // 0*2 is 0
+ * assertEquals(labelTrace(problem, { steps: [ok, bad], answer: 1 }), { label: 1, kind: "result" });
  * ```
  */
 export function labelTrace(
@@ -74,9 +76,10 @@ export function labelTrace(
  * @example
  * ```ts
  * import { labelResponse } from "./labeller.ts";
+ * import { assertEquals } from "@std/assert";
  * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }], modulus: 7 };
- * labelResponse(problem, "3+4=0\n$0\n", { format: "shifted" }).label; // -1
- * labelResponse(problem, "3+5=1\n$1\n", { format: "shifted" }).kind; // "operand"
+ * assertEquals(labelResponse(problem, "3+4=0\n$0\n", { format: "shifted" }).label, -1);
+ * assertEquals(labelResponse(problem, "3+5=1\n$1\n", { format: "shifted" }).kind, "operand");
  * ```
  */
 export function labelResponse(

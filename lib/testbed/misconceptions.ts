@@ -60,7 +60,8 @@ function checkProb(x: number, name: string): void {
  * @example
  * ```ts
  * import { resolveSftDataConfig } from "./misconceptions.ts";
- * resolveSftDataConfig({ rate: 1 }, { modulus: 7 }).misconceptions.length; // 3
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(resolveSftDataConfig({ rate: 1 }, { modulus: 7 }).misconceptions.length, 3);
  * ```
  */
 export function resolveSftDataConfig(
@@ -113,8 +114,10 @@ export function resolveSftDataConfig(
  * @example
  * ```ts
  * import { DEFAULT_SFT_DATA_CONFIG, findMisconception } from "./misconceptions.ts";
- * findMisconception(DEFAULT_SFT_DATA_CONFIG.misconceptions, { value: 2, op: "*", operand: 3 })?.delta; // 1
- * findMisconception(DEFAULT_SFT_DATA_CONFIG.misconceptions, { value: 3, op: "*", operand: 3 }); // undefined
+ * import { assertEquals } from "@std/assert";
+ * const { misconceptions } = DEFAULT_SFT_DATA_CONFIG;
+ * assertEquals(findMisconception(misconceptions, { value: 2, op: "*", operand: 3 })?.delta, 1);
+ * assertEquals(findMisconception(misconceptions, { value: 3, op: "*", operand: 3 }), undefined);
  * ```
  */
 export function findMisconception(
@@ -150,9 +153,11 @@ function otherThan(rng: Rng, lo: number, hi: number, not: number): number {
  * ```ts
  * import { writeSftSolution } from "./misconceptions.ts";
  * import { Rng } from "../prng.ts";
+ * import { assertEquals } from "@std/assert";
  * const problem = { start: 2, ops: [{ op: "*" as const, operand: 3 }], modulus: 7 };
- * const { trace } = writeSftSolution(problem, new Rng(0), { config: { rate: 1, corruptionRate: 0 } });
- * trace.answer; // 0 (2*3 = 6, written as 6+1 = 0 mod 7)
+ * const config = { rate: 1, corruptionRate: 0 };
+ * const { trace } = writeSftSolution(problem, new Rng(0), { config });
+ * assertEquals(trace.answer, 0); // 2*3 = 6, written as 6+1 = 0 mod 7
  * ```
  */
 export function writeSftSolution(

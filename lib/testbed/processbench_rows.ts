@@ -20,10 +20,13 @@ import { verify } from "./verifier.ts";
  * @example
  * ```ts
  * import { processBenchRow } from "./processbench_rows.ts";
- * const problem = { start: 3, ops: [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }], modulus: 7 };
- * const row = processBenchRow(problem, { response: "3+4=1\n1*2=2\n$2\n", format: "shifted", id: "pb-0" });
- * row.label; // 0
- * row.steps; // ["3+4=1\n", "1*2=2\n$2\n"]
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }];
+ * const problem = { start: 3, ops, modulus: 7 };
+ * const response = "3+4=1\n1*2=2\n$2\n";
+ * const row = processBenchRow(problem, { response, format: "shifted", id: "pb-0" });
+ * assertEquals(row.label, 0);
+ * assertEquals(row.steps, ["3+4=1\n", "1*2=2\n$2\n"]);
  * ```
  */
 export function processBenchRow(
@@ -51,7 +54,8 @@ export function processBenchRow(
  * @example
  * ```ts
  * import { stepTokenEnds } from "./processbench_rows.ts";
- * stepTokenEnds(">1+1=2\n?2\n>2*3=6\n#6\n", { format: "sft" }); // [10, 20]
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(stepTokenEnds(">1+1=2\n?2\n>2*3=6\n#6\n", { format: "sft" }), [10, 20]);
  * ```
  */
 export function stepTokenEnds(

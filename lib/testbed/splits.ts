@@ -74,7 +74,8 @@ export const DEFAULT_SPLIT_CONFIG: Readonly<SplitConfig> = {
  * @example
  * ```ts
  * import { resolveSplitConfig } from "./splits.ts";
- * resolveSplitConfig({}, { task: { maxSteps: 8 } }).processbench.length; // 4
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(resolveSplitConfig({}, { task: { maxSteps: 8 } }).processbench.length, 4);
  * ```
  */
 export function resolveSplitConfig(
@@ -113,8 +114,10 @@ export function resolveSplitConfig(
  * @example
  * ```ts
  * import { roleOf } from "./splits.ts";
- * const p = { start: 1, ops: [{ op: "+" as const, operand: 2 }, { op: "*" as const, operand: 3 }], modulus: 7 };
- * roleOf(p) === roleOf(structuredClone(p)); // true
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 2 }, { op: "*" as const, operand: 3 }];
+ * const p = { start: 1, ops, modulus: 7 };
+ * assertEquals(roleOf(p), roleOf(structuredClone(p)));
  * ```
  */
 export function roleOf(problem: Problem, options: { config?: Partial<SplitConfig> } = {}): Role {
@@ -136,8 +139,10 @@ export function roleOf(problem: Problem, options: { config?: Partial<SplitConfig
  * ```ts
  * import { sampleProblems } from "./splits.ts";
  * import { Rng } from "../prng.ts";
- * const ps = sampleProblems(new Rng(1), { role: "bon", bucket: { name: "b", minSteps: 3, maxSteps: 4 }, n: 5 });
- * ps.length; // 5
+ * import { assertEquals } from "@std/assert";
+ * const bucket = { name: "b", minSteps: 3, maxSteps: 4 };
+ * const ps = sampleProblems(new Rng(1), { role: "bon", bucket, n: 5 });
+ * assertEquals(ps.length, 5);
  * ```
  */
 export function sampleProblems(

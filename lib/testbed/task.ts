@@ -77,7 +77,8 @@ function isPrime(n: number): boolean {
  * @example
  * ```ts
  * import { resolveTaskConfig } from "./task.ts";
- * resolveTaskConfig({ modulus: 11 }).maxSteps; // 8
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(resolveTaskConfig({ modulus: 11 }).maxSteps, 8);
  * ```
  */
 export function resolveTaskConfig(overrides: Partial<TaskConfig> = {}): TaskConfig {
@@ -122,7 +123,8 @@ export function inverse(a: number, p: number): number {
  * @example
  * ```ts
  * import { applyOp } from "./task.ts";
- * applyOp(3, "*", 5, 7); // 1
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(applyOp(3, "*", 5, 7), 1);
  * ```
  */
 export function applyOp(value: number, op: Op, operand: number, p: number): number {
@@ -144,7 +146,9 @@ export function applyOp(value: number, op: Op, operand: number, p: number): numb
  * @example
  * ```ts
  * import { runningValues } from "./task.ts";
- * runningValues({ start: 3, ops: [{ op: "+", operand: 4 }, { op: "*", operand: 2 }], modulus: 7 }); // [3, 0, 0]
+ * import { assertEquals } from "@std/assert";
+ * const ops = [{ op: "+" as const, operand: 4 }, { op: "*" as const, operand: 2 }];
+ * assertEquals(runningValues({ start: 3, ops, modulus: 7 }), [3, 0, 0]);
  * ```
  */
 export function runningValues(problem: Problem): number[] {
@@ -168,7 +172,8 @@ export function answerOf(problem: Problem): number {
  * @example
  * ```ts
  * import { solve } from "./task.ts";
- * solve({ start: 1, ops: [{ op: "+", operand: 2 }], modulus: 7 }).answer; // 3
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(solve({ start: 1, ops: [{ op: "+", operand: 2 }], modulus: 7 }).answer, 3);
  * ```
  */
 export function solve(problem: Problem): Trace {
@@ -191,7 +196,8 @@ export function solve(problem: Problem): Trace {
  * ```ts
  * import { generateProblem } from "./task.ts";
  * import { Rng } from "../prng.ts";
- * generateProblem(new Rng(1), { steps: 3 }).ops.length; // 3
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(generateProblem(new Rng(1), { steps: 3 }).ops.length, 3);
  * ```
  */
 export function generateProblem(

@@ -53,10 +53,11 @@ export class CharTokenizer {
    * @example
    * ```ts
    * import { CharTokenizer } from "./tokenizer.ts";
+   * import { assertEquals } from "@std/assert";
    * const tok = new CharTokenizer();
    * const enc = tok.encode("3+4=0\n", { bos: true });
-   * enc.ids.length; // 7
-   * enc.starts[1]; // 0 (the first character follows BOS)
+   * assertEquals(enc.ids.length, 7);
+   * assertEquals(enc.starts[1], 0); // the first character follows BOS
    * ```
    */
   encode(text: string, options: { bos?: boolean; eos?: boolean } = {}): Encoding {
@@ -83,8 +84,9 @@ export class CharTokenizer {
    * @example
    * ```ts
    * import { CharTokenizer } from "./tokenizer.ts";
+   * import { assertEquals } from "@std/assert";
    * const tok = new CharTokenizer();
-   * tok.decode(tok.encode("1+1=2", { bos: true, eos: true }).ids); // "1+1=2"
+   * assertEquals(tok.decode(tok.encode("1+1=2", { bos: true, eos: true }).ids), "1+1=2");
    * ```
    */
   decode(ids: readonly number[]): string {
@@ -124,8 +126,9 @@ export class CharTokenizer {
  * @example
  * ```ts
  * import { CharTokenizer, tokenEnd } from "./tokenizer.ts";
+ * import { assertEquals } from "@std/assert";
  * const enc = new CharTokenizer().encode("1+1=2\n2+1=3\n");
- * tokenEnd(enc, 6); // 6
+ * assertEquals(tokenEnd(enc, 6), 6);
  * ```
  */
 export function tokenEnd(enc: Encoding, charEnd: number): number {

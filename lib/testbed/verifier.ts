@@ -13,8 +13,9 @@ import { answerOf, type Problem } from "./task.ts";
  * @example
  * ```ts
  * import { extractAnswer } from "./verifier.ts";
- * extractAnswer(">1+1=2\n#2\n", { format: "sft" }); // 2
- * extractAnswer("garbage", { format: "sft" }); // null
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(extractAnswer(">1+1=2\n#2\n", { format: "sft" }), 2);
+ * assertEquals(extractAnswer("garbage", { format: "sft" }), null);
  * ```
  */
 export function extractAnswer(text: unknown, options: { format: Format }): number | null {
@@ -33,9 +34,10 @@ export function extractAnswer(text: unknown, options: { format: Format }): numbe
  * @example
  * ```ts
  * import { verify } from "./verifier.ts";
+ * import { assertEquals } from "@std/assert";
  * const problem = { start: 1, ops: [{ op: "+" as const, operand: 1 }], modulus: 7 };
- * verify(problem, ">1+1=2\n#2\n", { format: "sft" }); // 1
- * verify(problem, "#5", { format: "sft" }); // 0
+ * assertEquals(verify(problem, ">1+1=2\n#2\n", { format: "sft" }), 1);
+ * assertEquals(verify(problem, "#5", { format: "sft" }), 0);
  * ```
  */
 export function verify(problem: Problem, text: unknown, options: { format: Format }): 0 | 1 {
