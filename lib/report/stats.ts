@@ -549,3 +549,327 @@ export function pearson(x: readonly number[], y: readonly number[]): number {
   }
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
+
+// ---------------------------------------------------------------------------------
+// The verdict rule of statistics.md (docs/results.md): outcomes, SESOI, p, BH q, seeds needed,
+// the two-realisation split.
+
+/**
+ * Outcome of a claim row (statistics.md), for a claim "treatment - control > 0" (mirrored for
+ * "lower"): `reproduced` (CI above 0), `opposite` (CI below 0), `absent` (CI contains 0 and
+ * lies below +SESOI: any effect is under half the paper's), `inconclusive` (CI contains both 0
+ * and +SESOI).
+ */
+export type Outcome = "reproduced" | "opposite" | "absent" | "inconclusive";
+
+/** The outcomes that decide a row (1-3 of statistics.md). */
+export const DECIDED_OUTCOMES: readonly Outcome[] = ["reproduced", "opposite", "absent"];
+
+/**
+ * The outcome of a row from its CI of `treatment - control`, the paper's direction and the
+ * SESOI (> 0, in the CI's units). A CI endpoint exactly at 0 or at SESOI counts as contained
+ * (closed interval). Mirror for "lower": `reproduced` when the CI lies below 0, `absent` when it
+ * contains 0 and lies above -SESOI.
+ *
+ * @example
+ * ```ts
+ * import { outcomeOf } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(outcomeOf({ ciLow: 0.5, ciHigh: 3 }, "higher", 2), "reproduced");
+ * assertEquals(outcomeOf({ ciLow: -3, ciHigh: -0.5 }, "higher", 2), "opposite");
+ * assertEquals(outcomeOf({ ciLow: -1, ciHigh: 1.5 }, "higher", 2), "absent");
+ * assertEquals(outcomeOf({ ciLow: -1, ciHigh: 2.5 }, "higher", 2), "inconclusive");
+ * assertEquals(outcomeOf({ ciLow: -1.5, ciHigh: 1 }, "lower", 2), "absent");
+ * ```
+ */
+export function outcomeOf(
+  ci: { ciLow: number; ciHigh: number },
+  direction: Direction,
+  sesoi: number,
+): Outcome {
+  if (direction !== "higher" && direction !== "lower") {
+    throw new RangeError(
+      `Invalid direction: expected "higher" or "lower", got ${JSON.stringify(direction)}`,
+    );
+  }
+  if (!(sesoi > 0 && Number.isFinite(sesoi))) {
+    throw new RangeError(`Invalid sesoi: expected a finite number > 0, got ${sesoi}`);
+  }
+  if (!(ci.ciLow <= ci.ciHigh)) {
+    throw new RangeError(
+      `Invalid ci: expected ciLow <= ciHigh (finite), got [${ci.ciLow}, ${ci.ciHigh}]`,
+    );
+  }
+  // Mirror a "lower" claim onto "higher".
+  const [lo, hi] = direction === "higher" ? [ci.ciLow, ci.ciHigh] : [-ci.ciHigh, -ci.ciLow];
+  if (lo > 0) return "reproduced";
+  if (hi < 0) return "opposite";
+  return hi < sesoi ? "absent" : "inconclusive";
+}
+
+/**
+ * The smallest effect of interest of a row: `|P| / 2` when the paper gives a number `P`
+ * (treatment - control, in the row's units), else the metric's declared constant.
+ *
+ * @example
+ * ```ts
+ * import { sesoiOf } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(sesoiOf(-11.3, 1), 5.65);
+ * assertEquals(sesoiOf(null, 1), 1);
+ * ```
+ */
+export function sesoiOf(paperDiff: number | null, metricConstant: number | undefined): number {
+  if (paperDiff !== null && Number.isFinite(paperDiff) && paperDiff !== 0) {
+    return Math.abs(paperDiff) / 2;
+  }
+  if (metricConstant === undefined || !(metricConstant > 0)) {
+    throw new RangeError(
+      `Invalid metricConstant: the paper gives no number for this row, so the metric needs a declared SESOI > 0, got ${metricConstant}`,
+    );
+  }
+  return metricConstant;
+}
+
+/**
+ * Two-sided p-value of the t-test of `mean = 0` for a difference (paired: one-sample t on the
+ * per-seed differences; Welch: Welch's t with its df): `2 * P(T > |mean / sem|)`. A zero `sem`
+ * gives 1 for a zero mean and 0 otherwise.
+ *
+ * @example
+ * ```ts
+ * import { pairedDifference, tTestP } from "./stats.ts";
+ * import { assertAlmostEquals } from "@std/assert";
+ * // differences 1, 2, 3: t = 2 / (1 / sqrt(3)) = 3.4641 on 2 df
+ * assertAlmostEquals(tTestP(pairedDifference([1, 2, 3], [0, 0, 0])), 0.07418, 1e-5);
+ * ```
+ */
+export function tTestP(diff: { mean: number; sem: number; df: number }): number {
+  if (!Number.isFinite(diff.mean) || !(diff.sem >= 0)) {
+    throw new RangeError(
+      `Invalid diff: expected a finite mean and sem >= 0, got mean ${diff.mean}, sem ${diff.sem}`,
+    );
+  }
+  if (diff.sem === 0) return diff.mean === 0 ? 1 : 0;
+  const t = Math.abs(diff.mean / diff.sem);
+  return Math.min(1, 2 * (1 - studentTCdf(t, diff.df)));
+}
+
+/**
+ * Benjamini-Hochberg q-values (step-up, monotone): `q_(i) = min_{j >= i} p_(j) * m / j` over the
+ * `m` finite p-values, capped at 1; NaN in gives NaN out (not counted in `m`). Same order as in.
+ *
+ * @example
+ * ```ts
+ * import { benjaminiHochberg } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * // sorted p 0.01, 0.02, 0.03, 0.5 (m = 4): 0.04, 0.04, 0.04, 0.5
+ * assertEquals(
+ *   benjaminiHochberg([0.03, 0.5, 0.01, 0.02]).map((q) => +q.toFixed(6)),
+ *   [0.04, 0.5, 0.04, 0.04],
+ * );
+ * ```
+ */
+export function benjaminiHochberg(ps: readonly number[]): number[] {
+  const idx = ps.map((p, i) => ({ p, i })).filter((x) => Number.isFinite(x.p));
+  idx.forEach(({ p }) => {
+    if (p < 0 || p > 1) throw new RangeError(`Invalid p: expected values in [0, 1], got ${p}`);
+  });
+  idx.sort((a, b) => a.p - b.p);
+  const m = idx.length;
+  const q = ps.map(() => NaN);
+  let min = 1;
+  for (let k = m - 1; k >= 0; k--) {
+    min = Math.min(min, (idx[k]!.p * m) / (k + 1));
+    q[idx[k]!.i] = min;
+  }
+  return q;
+}
+
+/**
+ * Seeds needed: the smallest n >= 2 at which a sample SD `sd` gives a two-sided CI half-width
+ * `t(1 - (1 - confidence)/2, n - 1) * sd / sqrt(n) <= sesoi` (solved exactly: the half-width
+ * falls with n, so the first n that satisfies it is found by doubling then bisection over the
+ * integers). `sd = 0` gives 2; Infinity beyond 10^9 seeds.
+ *
+ * @example
+ * ```ts
+ * import { seedsNeeded } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * // sd = sesoi: n = 7 gives 2.447 / sqrt(7) = 0.925 <= 1, n = 6 gives 2.571 / sqrt(6) = 1.049
+ * assertEquals(seedsNeeded(1, 1), 7);
+ * assertEquals(seedsNeeded(2, 0.5), 64); // t(63) = 1.998: 1.998 * 2 / 8 = 0.4995
+ * ```
+ */
+export function seedsNeeded(sd: number, sesoi: number, options: IntervalOptions = {}): number {
+  const confidence = options.confidence ?? 0.95;
+  checkConfidence(confidence);
+  if (!(sd >= 0 && Number.isFinite(sd))) {
+    throw new RangeError(`Invalid sd: expected a finite number >= 0, got ${sd}`);
+  }
+  if (!(sesoi > 0 && Number.isFinite(sesoi))) {
+    throw new RangeError(`Invalid sesoi: expected a finite number > 0, got ${sesoi}`);
+  }
+  const pq = 1 - (1 - confidence) / 2;
+  const ok = (n: number) => studentTQuantile(pq, n - 1) * sd / Math.sqrt(n) <= sesoi;
+  if (ok(2)) return 2;
+  let lo = 2; // fails
+  let hi = 4;
+  while (!ok(hi)) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e9) return Infinity;
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (ok(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * The two realisations of a run: seeds (sorted) split into a first half (the first
+ * `ceil(n / 2)`) and a second half (the rest), e.g. 1-3 and 4-6.
+ *
+ * @example
+ * ```ts
+ * import { seedHalves } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(seedHalves([4, 1, 2, 3, 6, 5]), [[1, 2, 3], [4, 5, 6]]);
+ * assertEquals(seedHalves([1, 2, 3]), [[1, 2], [3]]);
+ * ```
+ */
+export function seedHalves(seeds: readonly number[]): [number[], number[]] {
+  const s = [...new Set(seeds)].sort((a, b) => a - b);
+  const k = Math.ceil(s.length / 2);
+  return [s.slice(0, k), s.slice(k)];
+}
+
+/** One row's pooled outcome and its two halves' outcomes (null: a half too small for a CI). */
+export interface HalvesRow {
+  outcome: Outcome | null;
+  first: Outcome | null;
+  second: Outcome | null;
+}
+
+/**
+ * Agreement between the two halves over the rows the pooled run decides (outcomes 1-3) and
+ * both halves have an outcome for: `agree` of `rows` give the same outcome in both halves;
+ * `flipped` rows give `reproduced` in one half and `opposite` in the other.
+ *
+ * @example
+ * ```ts
+ * import { halvesAgreement } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(
+ *   halvesAgreement([
+ *     { outcome: "reproduced", first: "reproduced", second: "reproduced" },
+ *     { outcome: "reproduced", first: "reproduced", second: "opposite" },
+ *     { outcome: "absent", first: "absent", second: "inconclusive" },
+ *     { outcome: "inconclusive", first: "absent", second: "absent" }, // not decided pooled
+ *     { outcome: "opposite", first: null, second: "opposite" }, // a half without a CI
+ *   ]),
+ *   { rows: 3, agree: 1, flipped: 1 },
+ * );
+ * ```
+ */
+export function halvesAgreement(
+  rows: readonly HalvesRow[],
+): { rows: number; agree: number; flipped: number } {
+  let n = 0, agree = 0, flipped = 0;
+  for (const r of rows) {
+    if (r.outcome === null || !DECIDED_OUTCOMES.includes(r.outcome)) continue;
+    if (r.first === null || r.second === null) continue;
+    n++;
+    if (r.first === r.second) agree++;
+    if (halvesFlip(r.first, r.second)) flipped++;
+  }
+  return { rows: n, agree, flipped };
+}
+
+/**
+ * Whether two halves give opposite directional outcomes (`reproduced` vs `opposite`).
+ *
+ * @example
+ * ```ts
+ * import { halvesFlip } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(halvesFlip("opposite", "reproduced"), true);
+ * assertEquals(halvesFlip("reproduced", "absent"), false);
+ * ```
+ */
+export function halvesFlip(a: Outcome | null, b: Outcome | null): boolean {
+  return (a === "reproduced" && b === "opposite") || (a === "opposite" && b === "reproduced");
+}
+
+/** A row decided by the rule: the difference, its test, outcome and seeds needed. */
+export interface Decision {
+  /** The difference (paired when the arms share their seeds, else Welch). */
+  diff: Difference;
+  /** Two-sided t-test p-value of `diff` ({@linkcode tTestP}). */
+  p: number;
+  outcome: Outcome;
+  /** Seeds needed at the observed SD ({@linkcode seedsNeeded}); for Welch the SD of one
+   * seed's difference, `sqrt(s_t^2 + s_c^2)`, with n - 1 df (conservative). */
+  seedsNeeded: number;
+}
+
+/**
+ * Decides a row from per-seed values: paired difference when `paired` (element i of both arrays
+ * is seed i), Welch otherwise; then {@linkcode tTestP}, {@linkcode outcomeOf} and
+ * {@linkcode seedsNeeded}. Null when either arm has fewer than 2 finite values.
+ *
+ * @example
+ * ```ts
+ * import { decide } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * // differences 1, 2, 3: mean 2, CI 2 +- 4.303 / sqrt(3) = [-0.484, 4.48]
+ * const d = decide([1, 2, 3], [0, 0, 0], { paired: true, direction: "higher", sesoi: 5 })!;
+ * assertEquals(d.outcome, "absent");
+ * assertEquals(d.seedsNeeded, 3); // n = 2: 12.71 / 1.414 = 8.98 > 5; n = 3: 2.48
+ * assertEquals(decide([1], [0], { paired: true, direction: "higher", sesoi: 1 }), null);
+ * ```
+ */
+export function decide(
+  treatment: readonly number[],
+  control: readonly number[],
+  options: { paired: boolean; direction: Direction; sesoi: number; confidence?: number },
+): Decision | null {
+  const fin = (xs: readonly number[]) => xs.length >= 2 && xs.every((x) => Number.isFinite(x));
+  if (!fin(treatment) || !fin(control)) return null;
+  const o = { confidence: options.confidence ?? 0.95 };
+  const diff = options.paired
+    ? pairedDifference(treatment, control, o)
+    : welchDifference(treatment, control, o);
+  const sd = options.paired
+    ? diff.std
+    : Math.sqrt(sampleStd(treatment) ** 2 + sampleStd(control) ** 2);
+  return {
+    diff,
+    p: tTestP(diff),
+    outcome: outcomeOf(diff, options.direction, options.sesoi),
+    seedsNeeded: seedsNeeded(sd, options.sesoi, o),
+  };
+}
+
+/**
+ * A number with 3 significant digits, as printed in every verdict table ("n/a" when not
+ * finite; integers of 4+ digits are printed whole, never in exponent form).
+ *
+ * @example
+ * ```ts
+ * import { sig3 } from "./stats.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(sig3(12.345), "12.3");
+ * assertEquals(sig3(-0.0012345), "-0.00123");
+ * assertEquals(sig3(1234.5), "1235");
+ * assertEquals(sig3(NaN), "n/a");
+ * ```
+ */
+export function sig3(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "n/a";
+  if (Math.abs(x) >= 1000) return Math.round(x).toString();
+  if (x === 0) return "0";
+  return Number(x.toPrecision(3)).toString();
+}
