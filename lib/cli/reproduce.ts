@@ -29,7 +29,13 @@ import { defaultSeeds, pipelinePresetOf } from "../experiments/_runner.ts";
 import { type BackendName, processEnv, resolveBackendName } from "../backend.ts";
 import type { ExperimentResult } from "../experiments/_experiment.ts";
 import { formatDuration } from "../run/progress.ts";
-import { toMarkdown } from "../report/tables.ts";
+import { seedHalves } from "../report/stats.ts";
+import {
+  verdictCounts,
+  type VerdictDocument,
+  verdictMarkdown,
+  verdictRows,
+} from "../experiments/_verdicts.ts";
 import { writeIndexPage } from "../report/index_page.ts";
 
 /** Parsed command line of reproduce. */
@@ -114,37 +120,24 @@ export function parseReproduceArgs(
   };
 }
 
-/** One verdict line of the summary. */
-export interface VerdictLine {
-  experiment: string;
-  claim: string;
-  metric: string;
-  ours: string;
-  paper: string;
-  verdict: string;
-  reason: string;
-}
-
-/** The verdict lines of finished experiments. */
-export function verdictLines(results: readonly ExperimentResult[]): VerdictLine[] {
-  const f = (
-    x: number | null | undefined,
-  ) => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(2));
-  return results.flatMap((r) =>
-    r.claims.map((c) => ({
-      experiment: r.id,
-      claim: `${c.claim.treatment.label} − ${c.claim.control.label}`,
-      metric: c.claim.metricLabel,
-      ours: c.diff
-        ? `${f(c.diff.mean)} [${f(c.diff.ciLow)}, ${f(c.diff.ciHigh)}] (n=${c.diff.n})`
-        : "n/a",
-      paper: c.paperTreatment !== null && c.paperControl !== null
-        ? f(c.paperTreatment - c.paperControl)
-        : `claims ${c.direction}`,
-      verdict: c.verdict.verdict,
-      reason: c.verdict.reason,
-    }))
-  );
+/**
+ * The verdict document of finished experiments (docs/results.md, "verdicts.json"): the rows of
+ * {@linkcode verdictRows} with their headline counts.
+ */
+export function verdictDocument(
+  results: readonly ExperimentResult[],
+  options: { preset: ExperimentPreset; seeds: readonly number[]; seconds: number },
+): VerdictDocument {
+  const rows = verdictRows(results);
+  return {
+    preset: options.preset,
+    seeds: [...options.seeds],
+    halves: seedHalves(options.seeds),
+    seconds: options.seconds,
+    counts: verdictCounts(rows),
+    experiments: results.map((r) => ({ id: r.id, seconds: r.seconds, seeds: r.seeds })),
+    rows,
+  };
 }
 
 /** Seeds dealt round-robin to `jobs` groups (empty groups dropped). */
@@ -255,6 +248,7 @@ export async function reproduce(
   args: ReproduceArgs,
   options: { log?: (line: string) => void } = {},
 ): Promise<ExperimentResult[]> {
+  const tStart = performance.now(); // the whole run, children of --jobs included
   const log = options.log ?? ((l: string) => console.error(l));
   const experiments = selectExperiments(args.only);
   const stages = new Stages(pipelinePresetOf(args.preset), { log });
@@ -304,34 +298,20 @@ export async function reproduce(
     );
   }
   const root = resultsRoot(args.preset, args);
-  const lines = verdictLines(results);
+  const doc = verdictDocument(results, {
+    preset: args.preset,
+    seeds: args.seeds ?? defaultSeeds(args.preset),
+    seconds: (performance.now() - tStart) / 1000,
+  });
   await Deno.mkdir(root, { recursive: true });
-  await Deno.writeTextFile(
-    `${root}/verdicts.json`,
-    JSON.stringify(
-      {
-        preset: args.preset,
-        seconds: (performance.now() - t0) / 1000,
-        experiments: results.map((r) => ({ id: r.id, seconds: r.seconds, seeds: r.seeds })),
-        verdicts: lines,
-      },
-      null,
-      1,
-    ) + "\n",
-  );
-  await Deno.writeTextFile(
-    `${root}/verdicts.md`,
-    `# Verdicts (preset ${args.preset})\n\n` +
-      toMarkdown({
-        columns: ["experiment", "claim", "metric", "ours", "paper", "verdict"],
-        rows: lines as unknown as Record<string, unknown>[],
-      }),
-  );
+  await Deno.writeTextFile(`${root}/verdicts.json`, JSON.stringify(doc, null, 1) + "\n");
+  await Deno.writeTextFile(`${root}/verdicts.md`, verdictMarkdown(doc));
   await writeIndexPage(figuresRoot(args.preset, args));
+  const c = doc.counts;
   log(
     `[reproduce] all ${experiments.length} experiments done in ${
-      formatDuration((performance.now() - t0) / 1000)
-    }; verdicts in ${root}/verdicts.md`,
+      formatDuration((performance.now() - tStart) / 1000)
+    }; verdicts in ${root}/verdicts.md: ${c.decided} of ${c.rows} rows decided (${c.decided_bh} after BH), halves agree on ${c.halves.agree} of ${c.halves.rows}`,
   );
   return results;
 }

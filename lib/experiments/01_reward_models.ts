@@ -52,6 +52,42 @@ export const CLAIMS: Claim[] = (["dpo", "implicit_prm"] as const).flatMap((c) =>
   ];
 });
 
+/**
+ * Baselines as verdict rows (statistics.md): every RM against the random scorer and the SFT
+ * policy's log-prob on the ProcessBench analogue (process-level and prefix-based step scores,
+ * oracle thresholds) and best-of-N, and against majority vote on best-of-N. The baseline
+ * scorers run inside the same unit (same seed, same rows), so each difference is paired. These
+ * rows say whether the testbed can tell an RM from no RM at all.
+ */
+export const BASELINES: Claim[] = RM_ARMS.flatMap((a) => {
+  const pb = (
+    [["process", "process-level"], ["prefix", "prefix-based"]] as const
+  ).flatMap(([p, name]) =>
+    ([["random", "random"], ["sft_logprob", "policy log-prob"]] as const).map(([b, bl]): Claim => ({
+      id: `baseline_pb_${p}_${a.name}_vs_${b}`,
+      kind: "baseline",
+      metric: `pb/rm_${p}/oracle/avg`,
+      metricLabel: `PB F1 Avg., ${name} (%)`,
+      treatment: { arm: a.name, label: `${a.label} (${name})` },
+      control: { arm: a.name, label: bl, metric: `pb/${b}/oracle/avg` },
+      direction: "higher",
+    }))
+  );
+  const bon = ([["random", "random"], ["sft_logprob", "policy log-prob"], [
+    "majority",
+    "majority vote",
+  ]] as const).map(([b, bl]): Claim => ({
+    id: `baseline_bon_${a.name}_vs_${b}`,
+    kind: "baseline",
+    metric: "bon/rm/avg",
+    metricLabel: "BoN acc. Avg. (%)",
+    treatment: { arm: a.name, label: a.label },
+    control: { arm: a.name, label: bl, metric: `bon/${b}/avg` },
+    direction: "higher",
+  }));
+  return [...pb, ...bon];
+});
+
 function extraRows(): ExtraRow[] {
   const rows: ExtraRow[] = [];
   for (const a of RM_ARMS) {
@@ -131,7 +167,7 @@ export const experiment: Experiment<"rm"> = defineExperiment({
   arms: RM_ARMS,
   caption:
     "RMs on the ProcessBench analogue (process-level, oracle threshold) and best-of-N, ours beside Tables 1-2 (Qwen3-0.6B)",
-  claims: CLAIMS,
+  claims: [...BASELINES, ...CLAIMS],
   extra: extraRows(),
   yTitle: "F1 / accuracy (%)",
 });

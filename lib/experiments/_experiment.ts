@@ -39,8 +39,10 @@ import {
   type ClaimResult,
   claimTable,
   evaluateClaim,
+  evaluateLevels,
   type ExtraRow,
   formatArmDiffs,
+  type LevelResult,
   type NamedFigure,
   type Override,
   overridesObject,
@@ -87,6 +89,8 @@ export interface ExperimentResult {
   records: UnitRecord[];
   /** Every claim with our numbers and its verdict. */
   claims: ClaimResult[];
+  /** The level rows (extra rows marked `level`): estimates beside the paper's, no verdict. */
+  levels: LevelResult[];
   /** Ours beside the paper's (polars). */
   table: pl.DataFrame;
   /** Figures (also written under `figures/NN_name/`). */
@@ -180,6 +184,7 @@ export async function runExperiment<C>(
     .filter((c) => armsRun.has(c.treatment.arm) && armsRun.has(c.control.arm))
     .map((c) => evaluateClaim(grid.records, c, { paper }));
   const table = claimTable(claims, { paper, records: grid.records, extra: def.extra });
+  const levels = evaluateLevels(grid.records, def.extra ?? [], { paper });
   const figures: NamedFigure[] = [];
   // One bar chart per metric: arms of different metrics do not share an axis.
   const metrics = [...new Set(claims.map((c) => c.claim.metricLabel))];
@@ -208,6 +213,7 @@ export async function runExperiment<C>(
     seeds,
     records: grid.records,
     claims,
+    levels,
     table,
     figures,
     reading,

@@ -10,14 +10,15 @@ import type pl from "nodejs-polars";
 import { PaperIndex, type PaperRef } from "../report/paper.ts";
 import {
   claimDirection,
+  decide,
   type Difference,
   type Direction,
-  pairedDifference,
+  type Outcome,
+  seedHalves,
+  sesoiOf,
+  sig3,
   summarize,
   type Summary,
-  verdict,
-  type VerdictResult,
-  welchDifference,
 } from "../report/stats.ts";
 import {
   type ComparisonRow,
@@ -36,6 +37,9 @@ import { metricOf } from "./_runner.ts";
 export interface ClaimSide {
   /** Arm name in the grid. */
   arm: string;
+  /** This side's metric key when it differs from the claim's (a baseline scorer of the same
+   * unit, e.g. `pb/random/oracle/avg` against the RM's `pb/rm_process/oracle/avg`). */
+  metric?: string;
   /** Label in tables (e.g. "IPVRM"). */
   label: string;
   /** The paper's cell for this arm, if the paper has one. */
@@ -56,6 +60,64 @@ export interface Claim {
   direction?: Direction;
   /** Multiply our values by this before display (fractions -> percent: 100). Default 100. */
   scale?: number;
+  /** `claim`: a claim of the paper (default); `baseline`: an RM against a baseline scorer,
+   * the testbed's informativeness check (statistics.md, "Rows that are not claims"). */
+  kind?: "claim" | "baseline";
+}
+
+/**
+ * The smallest effect of interest of each metric where the paper gives no number for a row,
+ * declared once here with its reason (statistics.md): in the row's display units (points for
+ * percentages). The first pattern that matches the claim's metric key wins.
+ */
+export const METRIC_SESOI: readonly { pattern: RegExp; value: number; reason: string }[] = [
+  {
+    pattern: /^pb\//,
+    value: 1,
+    reason:
+      "1 point of F1: below it a ProcessBench-analogue difference changes no practical ranking of RMs",
+  },
+  {
+    pattern: /^bon\//,
+    value: 1,
+    reason: "1 point of best-of-N accuracy: the smallest gain worth an RM's scoring cost",
+  },
+  {
+    pattern: /^(eval|sft)\/avg\//,
+    value: 1,
+    reason: "1 point of avg@k accuracy: the smallest RL gain of practical interest",
+  },
+  {
+    pattern: /^train\/verifier\//,
+    value: 1,
+    reason: "1 point of verifier accuracy during training",
+  },
+  {
+    pattern: /^train\/rm\/acc/,
+    value: 1,
+    reason: "1 point of online-RM pair accuracy during training",
+  },
+  {
+    pattern: /auc/i,
+    value: 1,
+    reason: "1 point of AUC (x100): the smallest ranking difference of practical interest",
+  },
+  {
+    pattern: /ece/i,
+    value: 1,
+    reason: "1 point of ECE (x100); ECE is never the only calibration row (statistics.md)",
+  },
+  {
+    pattern: /brier/i,
+    value: 0.01,
+    reason:
+      "0.01 of Brier score: the calibration difference a reader of a reliability diagram sees",
+  },
+];
+
+/** The declared SESOI of a metric key (undefined when none is declared). */
+export function metricSesoi(metric: string): { value: number; reason: string } | undefined {
+  return METRIC_SESOI.find((m) => m.pattern.test(metric));
 }
 
 /** A claim with our numbers and the verdict. */
@@ -70,7 +132,21 @@ export interface ClaimResult {
   paperTreatment: number | null;
   paperControl: number | null;
   direction: Direction;
-  verdict: VerdictResult;
+  /** The outcome (statistics.md; `inconclusive` when not computable) and a reason. */
+  verdict: { verdict: Outcome; reason: string };
+  /** `claim` or `baseline` (from the claim). */
+  kind: "claim" | "baseline";
+  /** The paper's difference `P` (treatment - control), null when it gives only a direction. */
+  paperDiff: number | null;
+  /** SESOI in the row's units, and where it comes from. */
+  sesoi: number;
+  sesoiReason: string;
+  /** Two-sided t-test p-value of the difference (NaN when not computable). */
+  p: number;
+  /** Seeds needed for a CI half-width <= SESOI at the observed SD (NaN when not computable). */
+  seedsNeeded: number;
+  /** The outcome of each half of the seeds (null: a half with fewer than 2 seeds). */
+  halves: { seeds: [number[], number[]]; first: Outcome | null; second: Outcome | null };
 }
 
 /** An extra row of the comparison table (baselines, per-bucket values, arms without a claim). */
@@ -82,6 +158,43 @@ export interface ExtraRow {
   /** The paper's cell, or a number quoted in its prose. */
   paper?: PaperRef | number;
   scale?: number;
+  /** Also a `level` row of the verdict table: a quantity reported beside the paper's level
+   * with its CI and no directional verdict (e.g. ordered by construction). */
+  level?: boolean;
+  /** A note printed with the level row (e.g. why it is not a claim). */
+  note?: string;
+}
+
+/** A `level` row: our estimate (mean, 95% CI over seeds) beside the paper's level. */
+export interface LevelResult {
+  row: ExtraRow;
+  /** Null when the arm or metric is missing from the records. */
+  ours: Estimate | null;
+  /** Per-seed values (display units), for the halves. */
+  values: number[];
+  paper: number | null;
+}
+
+/** The level rows of an experiment's extra rows (those with `level: true`). */
+export function evaluateLevels(
+  records: readonly UnitRecord[],
+  extra: readonly ExtraRow[],
+  options: { paper: PaperIndex },
+): LevelResult[] {
+  return extra.filter((e) => e.level).flatMap((e) => {
+    let values: number[];
+    try {
+      values = metricOf(records, { arm: e.arm, metric: e.metric }).map((v) => v * (e.scale ?? 100));
+    } catch {
+      return []; // an arm not run (`only`) or a metric this preset lacks
+    }
+    const paper = e.paper === undefined
+      ? null
+      : typeof e.paper === "number"
+      ? e.paper
+      : options.paper.value(e.paper);
+    return [{ row: e, ours: estimate(values, { scale: 1 }), values, paper }];
+  });
 }
 
 /** Estimate of a sample (finite values only); null with fewer than 1 value; n = 1 collapses the CI. */
@@ -98,50 +211,108 @@ export function estimate(
   return { mean: s.mean, ciLow: s.ciLow, ciHigh: s.ciHigh, n: s.n };
 }
 
-/** Evaluates one claim on the grid's records (module doc). */
+/** Per-seed values of one side of a claim, scaled, with the seeds they belong to. */
+function sideValues(
+  records: readonly UnitRecord[],
+  side: ClaimSide,
+  metric: string,
+  scale: number,
+): { seeds: number[]; values: number[] } {
+  const rows = records.filter((r) => r.arm === side.arm).sort((a, b) => a.seed - b.seed);
+  const values = metricOf(rows, { arm: side.arm, metric: side.metric ?? metric }).map((v) =>
+    v * scale
+  );
+  return { seeds: rows.map((r) => r.seed), values };
+}
+
+/**
+ * Evaluates one claim on the grid's records with the verdict rule of statistics.md: the
+ * difference (paired over shared seeds, else Welch), its CI, p-value and outcome against
+ * SESOI (half the paper's difference, else the metric's declared constant), the seeds needed,
+ * and the outcome of each half of the seeds.
+ */
 export function evaluateClaim(
   records: readonly UnitRecord[],
   claim: Claim,
   options: { paper: PaperIndex },
 ): ClaimResult {
   const scale = claim.scale ?? 100;
-  const seedsOf = (arm: string) =>
-    records.filter((r) => r.arm === arm).map((r) => r.seed).sort((a, b) => a - b);
-  const t = metricOf(records, { arm: claim.treatment.arm, metric: claim.metric }).map((v) =>
-    v * scale
-  );
-  const c = metricOf(records, { arm: claim.control.arm, metric: claim.metric }).map((v) =>
-    v * scale
-  );
+  const T = sideValues(records, claim.treatment, claim.metric, scale);
+  const C = sideValues(records, claim.control, claim.metric, scale);
   const pt = claim.treatment.paper ? options.paper.value(claim.treatment.paper) : null;
   const pc = claim.control.paper ? options.paper.value(claim.control.paper) : null;
   const direction = claim.direction ?? claimDirection(pt ?? NaN, pc ?? NaN);
-  const sameSeeds =
-    JSON.stringify(seedsOf(claim.treatment.arm)) === JSON.stringify(seedsOf(claim.control.arm));
-  let diff: Difference | null = null;
-  let v: VerdictResult;
-  const finite = (xs: number[]) => xs.every((x) => Number.isFinite(x));
-  if (t.length >= 2 && c.length >= 2 && finite(t) && finite(c)) {
-    diff = sameSeeds ? pairedDifference(t, c) : welchDifference(t, c);
-    v = verdict(diff, { direction });
-  } else {
-    v = {
-      verdict: "inconclusive",
-      reason: `fewer than 2 finite seeds per arm (${claim.treatment.arm}: ${
-        t.filter(Number.isFinite).length
-      }, ${claim.control.arm}: ${c.filter(Number.isFinite).length})`,
-    };
+  const paperDiff = pt !== null && pc !== null ? pt - pc : null;
+  const declared = metricSesoi(claim.metric);
+  if (paperDiff === null && !declared) {
+    throw new RangeError(
+      `Invalid claim ${claim.id}: the paper gives no number for it and metric ${claim.metric} has no declared SESOI (add it to METRIC_SESOI in lib/experiments/_summary.ts with its reason)`,
+    );
   }
+  const sesoi = sesoiOf(paperDiff, declared?.value);
+  const sesoiReason = paperDiff !== null && paperDiff !== 0
+    ? `half the paper's difference (${round(paperDiff)})`
+    : declared!.reason;
+  const run = (seeds: readonly number[] | null) => {
+    const keep = (x: { seeds: number[]; values: number[] }) =>
+      seeds ? x.values.filter((_, i) => seeds.includes(x.seeds[i]!)) : x.values;
+    const sub = (x: { seeds: number[] }) =>
+      seeds ? x.seeds.filter((s) => seeds.includes(s)) : x.seeds;
+    const paired = JSON.stringify(sub(T)) === JSON.stringify(sub(C));
+    return decide(keep(T), keep(C), { paired, direction, sesoi });
+  };
+  const pooled = run(null);
+  const allSeeds = [...new Set([...T.seeds, ...C.seeds])];
+  const [h1, h2] = seedHalves(allSeeds);
+  const first = run(h1), second = run(h2);
+  const finiteCount = (xs: number[]) => xs.filter(Number.isFinite).length;
+  const v = pooled
+    ? {
+      verdict: pooled.outcome,
+      reason: reasonOf(pooled.diff, pooled.outcome, direction, sesoi),
+    }
+    : {
+      verdict: "inconclusive" as Outcome,
+      reason: `fewer than 2 finite seeds per arm (${claim.treatment.arm}: ${
+        finiteCount(T.values)
+      }, ${claim.control.arm}: ${finiteCount(C.values)})`,
+    };
   return {
     claim,
-    treatment: estimate(t, { scale: 1 }),
-    control: estimate(c, { scale: 1 }),
-    diff,
+    treatment: estimate(T.values, { scale: 1 }),
+    control: estimate(C.values, { scale: 1 }),
+    diff: pooled?.diff ?? null,
     paperTreatment: pt,
     paperControl: pc,
     direction,
     verdict: v,
+    kind: claim.kind ?? "claim",
+    paperDiff,
+    sesoi,
+    sesoiReason,
+    p: pooled?.p ?? NaN,
+    seedsNeeded: pooled?.seedsNeeded ?? NaN,
+    halves: {
+      seeds: [h1, h2],
+      first: first?.outcome ?? null,
+      second: second?.outcome ?? null,
+    },
   };
+}
+
+function reasonOf(diff: Difference, outcome: Outcome, direction: Direction, sesoi: number): string {
+  const ci = `95% CI [${sig3(diff.ciLow)}, ${sig3(diff.ciHigh)}]`;
+  const s = direction === "higher" ? `+${sig3(sesoi)}` : `-${sig3(sesoi)}`;
+  switch (outcome) {
+    case "reproduced":
+      return `${ci} excludes 0 on the paper's side (${direction})`;
+    case "opposite":
+      return `${ci} excludes 0 on the opposite side of the paper's claim (${direction})`;
+    case "absent":
+      return `${ci} contains 0 and not the SESOI ${s}: any effect is under half the paper's`;
+    default:
+      return `${ci} contains 0 and the SESOI ${s}`;
+  }
 }
 
 /**
@@ -208,7 +379,7 @@ function round(x: number): number {
 }
 
 function fmt(x: number | null | undefined): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(1);
+  return sig3(x);
 }
 
 /**
@@ -241,15 +412,20 @@ export function readingOf(
             ? `claims ${r.direction}`
             : `${fmt(paperDiff)} (${fmt(r.paperTreatment)} vs ${fmt(r.paperControl)})`
         }: ` +
-        `**${r.verdict.verdict}** (${r.verdict.reason}).`,
+        `**${r.verdict.verdict}** (${r.verdict.reason}; SESOI ${fmt(r.sesoi)}, p ${fmt(r.p)}${
+          r.verdict.verdict === "inconclusive" ? `, seeds needed ${fmt(r.seedsNeeded)}` : ""
+        }).`,
     );
   }
-  const counts = { reproduced: 0, "not reproduced": 0, inconclusive: 0 };
+  const counts: Record<Outcome, number> = {
+    reproduced: 0,
+    opposite: 0,
+    absent: 0,
+    inconclusive: 0,
+  };
   for (const r of results) counts[r.verdict.verdict]++;
   lines.push(
-    `In all: ${counts.reproduced} reproduced, ${
-      counts["not reproduced"]
-    } not reproduced, ${counts.inconclusive} inconclusive ` +
+    `In all: ${counts.reproduced} reproduced, ${counts.opposite} opposite, ${counts.absent} absent at the paper's size, ${counts.inconclusive} inconclusive ` +
       `(${options.seeds.length} seeds per arm, preset ${options.preset}). Our testbed is a ~10^5-parameter model on a synthetic ` +
       `task, so compare signs and intervals, not magnitudes, with the paper's 0.6B-8B models.`,
   );

@@ -7,7 +7,7 @@
 import pl from "nodejs-polars";
 import type { PaperIndex, PaperRef } from "./paper.ts";
 import { formatRef } from "./paper.ts";
-import type { Summary, Verdict } from "./stats.ts";
+import type { Outcome, Summary, Verdict } from "./stats.ts";
 
 /** Our estimate for one row: a {@linkcode Summary} or just its interval fields. */
 export type Estimate = Pick<Summary, "mean" | "ciLow" | "ciHigh" | "n">;
@@ -22,8 +22,9 @@ export interface ComparisonRow {
   ours: Estimate;
   /** The paper's number, or where to look it up (needs `options.paper`), or null. */
   paper?: number | PaperRef | null;
-  /** Verdict from `verdict()` in stats.ts, for rows that test a claim. */
-  verdict?: Verdict | null;
+  /** Outcome of the verdict rule (`outcomeOf()` in stats.ts; the older `verdict()` names are
+   * accepted), for rows that test a claim. */
+  verdict?: Outcome | Verdict | null;
 }
 
 /** Columns of a comparison DataFrame, in order. */

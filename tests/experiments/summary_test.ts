@@ -57,9 +57,16 @@ Deno.test("evaluateClaim() pairs shared seeds and calls the verdict from the int
   assertEquals(r.verdict.verdict, "reproduced");
   assertEquals(r.direction, "higher");
   const down = up.map((x) => x.arm === "dpo" ? { ...x, metrics: { f1: x.metrics.f1! + 0.3 } } : x);
-  assertEquals(evaluateClaim(down, claim, { paper }).verdict.verdict, "not reproduced");
-  const two = up.filter((x) => x.seed < 3);
-  assertEquals(evaluateClaim(two, claim, { paper }).verdict.verdict, "inconclusive");
+  assertEquals(evaluateClaim(down, claim, { paper }).verdict.verdict, "opposite");
+  const one = up.filter((x) => x.seed < 2);
+  assertEquals(evaluateClaim(one, claim, { paper }).verdict.verdict, "inconclusive");
+  // Halves of seeds 1-3: {1, 2} and {3}; the second has no interval.
+  assertEquals(r.halves.seeds, [[1, 2], [3]]);
+  assertEquals(r.halves.first, "reproduced");
+  assertEquals(r.halves.second, null);
+  // Table 2: IPVRM 39.1 vs DPO-RM 27.8 -> P = 11.3, SESOI 5.65.
+  assertEquals(r.paperDiff !== null && Math.abs(r.paperDiff - 11.3) < 1e-9, true);
+  assertEquals(Math.abs(r.sesoi - 5.65) < 1e-9, true);
   const table = claimTable([r], { paper, records: up });
   assertEquals(table.height, 3);
   const reading = readingOf([r], { preset: "default", seeds: [1, 2, 3] });
