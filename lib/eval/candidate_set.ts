@@ -24,7 +24,22 @@ export interface CandidateSetStats {
   emptyFrac: number;
   /** Response positions averaged over. */
   positions: number;
+  /** Mean `|C_t|` over the branching positions only (more than one token with probability >=
+   * {@linkcode BRANCH_P}); NaN when there is none. */
+  branchSize: number;
+  /** Mean retained mass over the branching positions only; NaN when there is none. */
+  branchMass: number;
+  /** Fraction of positions that branch. */
+  branchFrac: number;
 }
+
+/**
+ * A position "branches" when more than one token has probability >= this (0.01): where the
+ * policy's next token is all but fixed, every P_min keeps the same one token and the same mass,
+ * so the averages over all positions mostly count those; restricted to branching positions they
+ * show what P_min changes where sampling has a choice.
+ */
+export const BRANCH_P = 0.01;
 
 /** A rollout as this module reads it: prompt ids and sampled response ids. */
 export interface TokenRollout {
@@ -74,7 +89,10 @@ export function candidateSetStats(
     }
   }
   const size = pMins.map(() => 0), mass = pMins.map(() => 0), empty = pMins.map(() => 0);
+  const bSize = pMins.map(() => 0), bMass = pMins.map(() => 0);
+  let branching = 0;
   for (let i = 0; i < n; i++) {
+    let above = 0;
     const counts = pMins.map(() => 0), kept = pMins.map(() => 0);
     for (let j = 0; j < v; j++) {
       const lp = logp[i * v + j]!;
@@ -83,11 +101,15 @@ export function candidateSetStats(
       for (let k = 0; k < pMins.length; k++) {
         if (p >= pMins[k]!) (counts[k]!++, kept[k]! += p);
       }
+      if (p >= BRANCH_P) above++;
     }
+    const branches = above > 1;
+    if (branches) branching++;
     for (let k = 0; k < pMins.length; k++) {
       size[k]! += counts[k]!;
       mass[k]! += kept[k]!;
       if (counts[k] === 0) empty[k]!++;
+      if (branches) (bSize[k]! += counts[k]!, bMass[k]! += kept[k]!);
     }
   }
   return pMins.map((pMin, k) => ({
@@ -96,6 +118,9 @@ export function candidateSetStats(
     mass: mass[k]! / n,
     emptyFrac: empty[k]! / n,
     positions: n,
+    branchSize: branching ? bSize[k]! / branching : NaN,
+    branchMass: branching ? bMass[k]! / branching : NaN,
+    branchFrac: branching / n,
   }));
 }
 

@@ -3,7 +3,10 @@
  * avg@8 depend on it (Table 11, App. D)? The `p010` arm is 03's DistRL run (cache). Size and
  * mass are measured as the paper does, on the SFT policy's own samples over 1,000 training
  * prompts (`sftcand/*`, one draw per seed), and also under pi_old during RL (`train/cand/*`,
- * averaged over steps).
+ * averaged over steps). Nested candidate sets on the same samples are ordered by construction,
+ * so size and mass per P_min are `level` rows of the verdict table (ours with CIs beside the
+ * paper's levels), never claims; so are the same statistics restricted to the positions where
+ * the policy branches (more than one token with probability >= BRANCH_P = 0.01).
  * @module
  */
 import {
@@ -18,6 +21,7 @@ import {
   type UnitFn,
 } from "./_experiment.ts";
 import type { RLConfigInput } from "../rl/config.ts";
+import { BRANCH_P } from "../eval/candidate_set.ts";
 import type { UnitOutput, UnitRecord } from "./_runner.ts";
 
 const ID = "07_p_min";
@@ -79,6 +83,25 @@ const LEVELS: ExtraRow[] = ARMS.flatMap((a) => [
     level: true,
     note: NOT_A_CLAIM,
   },
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "sftcand/branch_size",
+    metricLabel:
+      `candidate-set size at branching positions, SFT policy (tokens; > 1 token >= ${BRANCH_P})`,
+    scale: 1,
+    level: true,
+    note: `${NOT_A_CLAIM}; no paper number (the paper averages over all positions)`,
+  },
+  {
+    arm: a.name,
+    label: a.label,
+    metric: "sftcand/branch_mass",
+    metricLabel: `retained mass at branching positions, SFT policy (%; > 1 token >= ${BRANCH_P})`,
+    scale: 100,
+    level: true,
+    note: `${NOT_A_CLAIM}; no paper number (the paper averages over all positions)`,
+  },
 ]);
 
 const EXTRA: ExtraRow[] = [
@@ -134,6 +157,10 @@ async function unit(
       "sftcand/size": s.size,
       "sftcand/mass": s.mass,
       "sftcand/empty_frac": s.emptyFrac,
+      // NaN when a seed has no branching position: the record stores null (finiteOrNull).
+      "sftcand/branch_size": s.branchSize,
+      "sftcand/branch_mass": s.branchMass,
+      "sftcand/branch_frac": s.branchFrac,
     },
     extra: { ...out.extra, sftcand: { positions: s.positions, pMin } },
   };

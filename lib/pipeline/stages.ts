@@ -710,7 +710,7 @@ export class Stages {
     const sft = await this.policy();
     const config = { pMins: [...pMins], seed, prompts, temperature: 1, role: "train" };
     const art = await this.cache.getOrBuild(
-      { stage: "cand_stats", version: 1, config, inputs: { sft: sft.key } },
+      { stage: "cand_stats", version: 2, config, inputs: { sft: sft.key } },
       async (dir) => {
         const policy = await this.loadSft();
         try {

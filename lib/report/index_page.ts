@@ -154,7 +154,7 @@ figcaption{font-weight:bold;margin-bottom:4px}.reading{max-width:80ch;white-spac
 table.pvl-table{border-collapse:collapse;margin:8px 0;font-size:.9em}
 .pvl-table th,.pvl-table td{border:1px solid #ddd;padding:3px 8px}.pvl-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pvl-table caption{text-align:left;font-weight:bold;padding:4px 0}
-td.verdict.reproduced{background:#e3f4e8}td.verdict.not-reproduced{background:#fbe3e0}td.verdict.inconclusive{background:#f3f3f3}
+td.verdict.reproduced{background:#e3f4e8}td.verdict.not-reproduced,td.verdict.opposite{background:#fbe3e0}td.verdict.absent{background:#fdf3d8}td.verdict.inconclusive{background:#f3f3f3}
 `;
 
 /** Options for {@linkcode indexHtml}. */
@@ -219,7 +219,8 @@ export async function indexHtml(
 <p>Our numbers are means over seeds with 95% Student-t intervals; the paper's numbers
 (arXiv 2604.13197v2) are shown beside them, never used for tuning. A claim is
 <em>reproduced</em> when the interval of our difference excludes 0 on the paper's side,
-<em>not reproduced</em> when it excludes 0 on the other side, else <em>inconclusive</em>.</p>
+<em>opposite</em> when it excludes 0 on the other side, <em>absent</em> when it contains 0 and lies
+within half the paper's effect (the SESOI), else <em>inconclusive</em> (docs/results.md).</p>
 <nav><ul>${nav.join("")}</ul></nav>
 ${body.join("\n")}
 <script>

@@ -27,6 +27,16 @@ Deno.test("candidateSetStats(): hand case (0.5, 0.3, 0.2) and (0.9, 0.05, 0.05)"
   assertEquals(b!.positions, 2);
 });
 
+Deno.test("candidateSetStats(): statistics restricted to branching positions", () => {
+  // Position 0 branches (three tokens >= 0.01); position 1 does not (0.995, 0.004, 0.001).
+  const [s] = candidateSetStats(logs([[0.5, 0.3, 0.2], [0.995, 0.004, 0.001]]), 3, [0.25]);
+  assertEquals([s!.branchSize, s!.branchFrac], [2, 0.5]);
+  assertAlmostEquals(s!.branchMass, 0.8, 1e-6);
+  assertAlmostEquals(s!.size, 1.5, 1e-12);
+  const [none] = candidateSetStats(logs([[0.995, 0.004, 0.001]]), 3, [0.25]);
+  assertEquals([none!.branchSize, none!.branchFrac], [NaN, 0]);
+});
+
 Deno.test("candidateSetStats() equals the tensor form candidateStats() on random distributions", async () => {
   const rng = new Rng(4);
   const n = 40, v = 9;
