@@ -136,7 +136,7 @@ export interface TableRecords {
 
 /** Options for rendering. */
 export interface RenderOptions {
-  /** Significant decimals for floats; default 3. */
+  /** Significant digits for floats (statistics.md: 3); default 3. */
   digits?: number;
   /** Caption (markdown: a bold line above; HTML: `<caption>`). */
   caption?: string;
@@ -160,14 +160,15 @@ function cell(v: unknown, digits: number): string {
   if (typeof v === "number") {
     if (Number.isInteger(v)) return String(v);
     if (!Number.isFinite(v)) return String(v);
-    return v.toFixed(digits);
+    // Significant digits (statistics.md: 3 everywhere); 4+ integer digits are printed whole.
+    return Math.abs(v) >= 10 ** digits ? String(Math.round(v)) : v.toPrecision(digits);
   }
   if (typeof v === "bigint") return v.toString();
   return String(v);
 }
 
 /**
- * Render a DataFrame (or records) as a GitHub markdown table; floats to `digits` decimals,
+ * Render a DataFrame (or records) as a GitHub markdown table; floats to `digits` significant digits,
  * nulls empty, `|` escaped.
  *
  * @example

@@ -1,6 +1,11 @@
 /** The verdict table: rows, BH over claim and baseline rows, counts, markdown; the claim sets. */
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import { evaluateClaim, evaluateLevels } from "../../lib/experiments/_summary.ts";
+import {
+  type Claim,
+  evaluateClaim,
+  evaluateLevels,
+  metricSesoi,
+} from "../../lib/experiments/_summary.ts";
 import { verdictCounts, verdictMarkdown, verdictRows } from "../../lib/experiments/_verdicts.ts";
 import type { UnitRecord } from "../../lib/experiments/_runner.ts";
 import { PaperIndex } from "../../lib/report/paper.ts";
@@ -111,4 +116,23 @@ Deno.test("claim sets: baselines for every RM, no 08 row copying 01's, no claim 
   const of01 = new Set([...CLAIMS_01, ...BASELINES].map(key));
   for (const c of CLAIMS_08) assert(!of01.has(key(c)), `08 copies 01: ${c.id}`);
   assertEquals(CLAIMS_07.length, 0);
+});
+
+Deno.test("every claim of every experiment has a SESOI: the paper's number or a declared one", async () => {
+  const paper = await PaperIndex.load();
+  const dir = new URL("../../lib/experiments/", import.meta.url);
+  for await (const f of Deno.readDir(dir)) {
+    if (!/^\d\d_.*\.ts$/.test(f.name)) continue;
+    const m = await import(new URL(f.name, dir).href);
+    for (const key of ["CLAIMS", "BASELINES"]) {
+      for (const c of (m[key] ?? []) as Claim[]) {
+        const pt = c.treatment.paper ? paper.value(c.treatment.paper) : null;
+        const pc = c.control.paper ? paper.value(c.control.paper) : null;
+        assert(
+          (pt !== null && pc !== null && pt !== pc) || metricSesoi(c.metric) !== undefined,
+          `${f.name} ${c.id}: no paper difference and no METRIC_SESOI entry for ${c.metric}`,
+        );
+      }
+    }
+  }
 });

@@ -55,7 +55,7 @@ Deno.test("comparisonTable() puts ours beside the paper's with the verdict", asy
 
 Deno.test("toMarkdown() / toHtml() render every cell, escaped", async () => {
   const df = await demo();
-  const md = toMarkdown(df, { digits: 2, caption: "F1" });
+  const md = toMarkdown(df, { digits: 4, caption: "F1" }); // 4 significant digits
   const lines = md.trim().split("\n");
   assertEquals(lines[0], "**F1**");
   assertEquals(lines[2], `| ${COMPARISON_COLUMNS.join(" | ")} |`);
@@ -66,7 +66,7 @@ Deno.test("toMarkdown() / toHtml() render every cell, escaped", async () => {
   assert(html.includes("<caption>&lt;F1&gt;</caption>"));
   assertEquals(html.split("<tr>").length - 1, 5);
   assert(html.includes('<td class="verdict reproduced">reproduced</td>'));
-  assert(html.includes('<td class="num">39.100</td>'));
+  assert(html.includes('<td class="num">39.1</td>')); // 3 significant digits
 });
 
 Deno.test("writeTable() round-trips through parquet and JSON", async () => {
