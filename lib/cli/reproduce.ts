@@ -3,7 +3,9 @@
  * a progress line per unit with an ETA, each unit's results written as it completes
  * (`results/<preset>/<NN_name>/results.jsonl` and `results/<preset>/<NN_name>.parquet`), resume
  * after a kill (finished units are read back, cached stages are reused), figure bundles under
- * `figures/NN_name/` (default preset) and a verdict table `results/<preset>/verdicts.{json,md}`.
+ * `figures/NN_name/` (default preset) and a verdict table `results/<preset>/verdicts.{json,md}`
+ * (lib/experiments/_verdicts.ts; the format in docs/results.md, "The verdict rule and
+ * verdicts.json").
  *
  * ```
  * deno task reproduce [--preset smoke|default|full|gpu] [--only 01,03] [--seeds 1,2,3]

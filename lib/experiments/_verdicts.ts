@@ -1,8 +1,8 @@
 /**
  * The verdict table of a preset (`results/<preset>/verdicts.{json,md}`, docs/results.md): every
  * claim and baseline row of the finished experiments with the verdict rule of statistics.md
- * (outcome, p-value, Benjamini-Hochberg q over all claim and baseline rows of the preset, seeds
- * needed, the two halves of the seeds), then the `level` rows (reported beside the paper's level,
+ * (outcome, p-value, Benjamini-Hochberg q over all claim rows of the preset (and, as a family of
+ * their own, over the baseline rows), seeds needed, the two halves of the seeds), then the `level` rows (reported beside the paper's level,
  * no verdict). Baseline rows come first: they say whether the testbed can test anything.
  * @module
  */
@@ -91,9 +91,11 @@ export interface VerdictCounts {
   outcomes: Record<Outcome, number>;
   /** Outcomes 1-3 (reproduced, opposite, absent). */
   decided: number;
-  /** Reproduced or opposite with q_bh < 0.05 (BH over claim + baseline rows). Absent rows are
-   * not tests against 0 and are not adjusted. */
+  /** Reproduced or opposite with q_bh < 0.05 (BH within each family: claim rows, baseline
+   * rows). Absent rows are not tests against 0 and are not adjusted. */
   decided_bh: number;
+  /** The claim rows among `decided_bh`. */
+  decided_bh_claims: number;
   /** Halves agreement over the rows the pooled run decides and both halves have an outcome. */
   halves: { rows: number; agree: number; flipped: number };
   /** Baseline rows reproduced (the RM beats the baseline). */
@@ -169,7 +171,8 @@ function levelRow(experiment: string, l: LevelResult): VerdictRow {
 
 /**
  * The rows of the verdict table: baselines first, then claims (experiment order), then levels;
- * `q_bh` by Benjamini-Hochberg over every claim and baseline row with a p-value.
+ * `q_bh` by Benjamini-Hochberg over the claim rows with a p-value, and separately over the
+ * baseline rows.
  *
  * @example
  * ```ts
@@ -184,8 +187,14 @@ export function verdictRows(results: readonly VerdictSource[]): VerdictRow[] {
     ...tested.filter((r) => r.kind === "baseline"),
     ...tested.filter((r) => r.kind === "claim"),
   ];
-  const q = benjaminiHochberg(ordered.map((r) => r.p ?? NaN));
-  const rows: VerdictRow[] = ordered.map((r, i) => ({ ...r, q_bh: num(q[i]) }));
+  // Two families: the paper's claims (statistics.md: BH over all claim rows of the preset) and
+  // the baseline rows (the testbed's informativeness check), each adjusted on its own.
+  const q = new Map<Omit<VerdictRow, "q_bh">, number>();
+  for (const kind of ["baseline", "claim"] as const) {
+    const fam = ordered.filter((r) => r.kind === kind);
+    benjaminiHochberg(fam.map((r) => r.p ?? NaN)).forEach((x, i) => q.set(fam[i]!, x));
+  }
+  const rows: VerdictRow[] = ordered.map((r) => ({ ...r, q_bh: num(q.get(r)) }));
   for (const r of results) for (const l of r.levels ?? []) rows.push(levelRow(r.id, l));
   return rows;
 }
@@ -232,6 +241,11 @@ export function verdictCounts(rows: readonly VerdictRow[]): VerdictCounts {
   };
 }
 
+function bhDecided(r: VerdictRow): boolean {
+  return (r.outcome === "reproduced" || r.outcome === "opposite") && r.q_bh !== null &&
+    r.q_bh < 0.05;
+}
+
 const s3 = (x: number | null | undefined) => sig3(x);
 const ci = (r: VerdictRow) =>
   r.mean === null ? "n/a" : `${s3(r.mean)} [${s3(r.ci_low)}, ${s3(r.ci_high)}]`;
@@ -265,7 +279,7 @@ export function verdictMarkdown(doc: VerdictDocument): string {
     "",
     `- Rows with a verdict: ${c.rows} (${c.baselines} baseline, ${c.claims} claim); ${c.levels} level rows without one.`,
     `- Decided (pooled): ${c.decided} of ${c.rows} (${o.reproduced} reproduced, ${o.opposite} opposite, ${o.absent} absent at the paper's size); ${o.inconclusive} inconclusive.`,
-    `- Decided after Benjamini-Hochberg (reproduced or opposite with q < 0.05 over all ${c.rows} rows; absent rows are not tests against 0): ${c.decided_bh}.`,
+    `- Decided after Benjamini-Hochberg (reproduced or opposite with q < 0.05; BH over the ${c.claims} claim rows, and over the ${c.baselines} baseline rows on their own; absent rows are not tests against 0): ${c.decided_bh} (${c.decided_bh_claims} of them claim rows).`,
     `- Halves: ${c.halves.agree} of ${c.halves.rows} rows the pooled run decides get the same outcome in both halves; ${c.halves.flipped} flip (reproduced in one half, opposite in the other).`,
     `- Baselines: ${c.baselines_reproduced} of ${c.baselines} RM-vs-baseline rows reproduced (the RM beats random / policy log-prob / majority vote).`,
     "",

@@ -66,10 +66,9 @@ Deno.test("verdictRows(): baselines first, BH over claim + baseline rows, levels
   // Claim: differences 0, 3, -1, 3 points, P = 11.3, SESOI 5.65: CI contains 0, below 5.65.
   assertEquals(c.outcome, "absent");
   assertAlmostEquals(c.paper!, 11.3, 1e-9);
-  // BH over the two p-values: the smaller gets p * 2, the larger max(p, that).
-  const [p1, p2] = [b.p!, c.p!];
-  assertAlmostEquals(b.q_bh!, Math.min(p1 * 2, Math.max(p1, p2)), 1e-12);
-  assertAlmostEquals(c.q_bh!, Math.max(p2, Math.min(p1 * 2, p2)), 1e-12);
+  // BH within each family: one row each, so q = p.
+  assertAlmostEquals(b.q_bh!, b.p!, 1e-12);
+  assertAlmostEquals(c.q_bh!, c.p!, 1e-12);
   // Halves {1, 2} and {3, 4}.
   assertEquals(b.outcome_first_half, "reproduced");
   assertEquals(l.outcome, null);
