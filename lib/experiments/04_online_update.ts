@@ -73,7 +73,7 @@ export const CLAIMS: Claim[] = [
   {
     id: "rm_acc_adb_dlw_vs_none",
     metric: "train/rm/acc_before",
-    metricLabel: "online RM pair accuracy during training",
+    metricLabel: "online RM pair accuracy during training (%)",
     treatment: { arm: "adb_dlw", label: "IPVRM w/ ADB/DLW" },
     control: { arm: "no_adb_dlw", label: "IPVRM w/o ADB/DLW" },
     direction: "higher", // Fig. 6: "naive online updating is unstable: RM accuracy quickly collapses toward chance level"

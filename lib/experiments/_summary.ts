@@ -145,6 +145,8 @@ export interface ClaimResult {
   p: number;
   /** Seeds needed for a CI half-width <= SESOI at the observed SD (NaN when not computable). */
   seedsNeeded: number;
+  /** SD of one seed's difference (NaN when not computable). */
+  sd: number;
   /** The outcome of each half of the seeds (null: a half with fewer than 2 seeds). */
   halves: { seeds: [number[], number[]]; first: Outcome | null; second: Outcome | null };
 }
@@ -292,6 +294,7 @@ export function evaluateClaim(
     sesoiReason,
     p: pooled?.p ?? NaN,
     seedsNeeded: pooled?.seedsNeeded ?? NaN,
+    sd: pooled?.sd ?? NaN,
     halves: {
       seeds: [h1, h2],
       first: first?.outcome ?? null,
@@ -301,7 +304,9 @@ export function evaluateClaim(
 }
 
 function reasonOf(diff: Difference, outcome: Outcome, direction: Direction, sesoi: number): string {
-  const ci = `95% CI [${sig3(diff.ciLow)}, ${sig3(diff.ciHigh)}]`;
+  const ci = `95% CI [${sig3(diff.ciLow)}, ${sig3(diff.ciHigh)}]${
+    diff.sem === 0 ? " (zero spread over seeds: a degenerate interval)" : ""
+  }`;
   const s = direction === "higher" ? `+${sig3(sesoi)}` : `-${sig3(sesoi)}`;
   switch (outcome) {
     case "reproduced":

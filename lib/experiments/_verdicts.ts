@@ -57,6 +57,8 @@ export interface VerdictRow {
   /** The halves give `reproduced` and `opposite`. */
   halves_flip: boolean;
   seeds_needed: number | null;
+  /** SD of one seed's difference, from which `seeds_needed` is solved (null for levels). */
+  sd: number | null;
   /** Our estimate of each arm (claim rows) and the paper's (null where it has none). */
   treatment_mean: number | null;
   control_mean: number | null;
@@ -105,7 +107,7 @@ export interface VerdictCounts {
 const num = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? null : x;
 
-function claimRow(experiment: string, c: ClaimResult): Omit<VerdictRow, "q_bh"> {
+function claimRow(experiment: string, c: ClaimResult): VerdictRow {
   const d = c.diff;
   return {
     experiment,
@@ -124,11 +126,13 @@ function claimRow(experiment: string, c: ClaimResult): Omit<VerdictRow, "q_bh"> 
     sesoi: num(c.sesoi),
     sesoi_reason: c.sesoiReason,
     p: num(c.p),
+    q_bh: null, // set over the family in verdictRows
     outcome: c.verdict.verdict,
     outcome_first_half: c.halves.first,
     outcome_second_half: c.halves.second,
     halves_flip: halvesFlip(c.halves.first, c.halves.second),
     seeds_needed: num(c.seedsNeeded),
+    sd: num(c.sd),
     treatment_mean: num(c.treatment?.mean),
     control_mean: num(c.control?.mean),
     paper_treatment: num(c.paperTreatment),
@@ -161,6 +165,7 @@ function levelRow(experiment: string, l: LevelResult): VerdictRow {
     outcome_second_half: null,
     halves_flip: false,
     seeds_needed: null,
+    sd: null,
     treatment_mean: null,
     control_mean: null,
     paper_treatment: null,
@@ -189,7 +194,7 @@ export function verdictRows(results: readonly VerdictSource[]): VerdictRow[] {
   ];
   // Two families: the paper's claims (statistics.md: BH over all claim rows of the preset) and
   // the baseline rows (the testbed's informativeness check), each adjusted on its own.
-  const q = new Map<Omit<VerdictRow, "q_bh">, number>();
+  const q = new Map<VerdictRow, number>();
   for (const kind of ["baseline", "claim"] as const) {
     const fam = ordered.filter((r) => r.kind === kind);
     benjaminiHochberg(fam.map((r) => r.p ?? NaN)).forEach((x, i) => q.set(fam[i]!, x));
@@ -225,10 +230,8 @@ export function verdictCounts(rows: readonly VerdictRow[]): VerdictCounts {
     levels: rows.filter((r) => r.kind === "level").length,
     outcomes,
     decided: tested.filter((r) => r.outcome && DECIDED_OUTCOMES.includes(r.outcome)).length,
-    decided_bh:
-      tested.filter((r) =>
-        (r.outcome === "reproduced" || r.outcome === "opposite") && r.q_bh !== null && r.q_bh < 0.05
-      ).length,
+    decided_bh: tested.filter(bhDecided).length,
+    decided_bh_claims: tested.filter((r) => r.kind === "claim" && bhDecided(r)).length,
     halves: halvesAgreement(
       tested.map((r) => ({
         outcome: r.outcome,
@@ -311,7 +314,9 @@ export function verdictMarkdown(doc: VerdictDocument): string {
       s3(r.sesoi),
       s3(r.p),
       s3(r.q_bh),
-      r.halves_flip ? `**${r.outcome}** (halves flip)` : `**${r.outcome}**`,
+      `**${r.outcome}**${r.halves_flip ? " (halves flip)" : ""}${
+        r.sd === 0 ? " (zero spread)" : ""
+      }`,
       `${r.outcome_first_half ?? "n/a"} / ${r.outcome_second_half ?? "n/a"}`,
       r.outcome === "inconclusive" ? s3(r.seeds_needed) : `(${s3(r.seeds_needed)})`,
     ]);
@@ -343,7 +348,7 @@ export function verdictMarkdown(doc: VerdictDocument): string {
     );
   }
   out.push(
-    "Paper P: the paper's treatment − control (points for percentages). SESOI: half of |P|, else the metric's declared constant (sesoi_reason in verdicts.json). Seeds needed: the n at which the observed SD gives a 95% CI half-width <= SESOI (in brackets for decided rows).",
+    "Paper P: the paper's treatment − control (points for percentages). SESOI: half of |P|, else the metric's declared constant (sesoi_reason in verdicts.json). Seeds needed: the n at which the observed SD gives a 95% CI half-width <= SESOI (in brackets for decided rows). Zero spread: every seed gave the same difference, so the interval is degenerate (a discrete metric at a small size).",
     "",
   );
   return out.join("\n");

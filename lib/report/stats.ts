@@ -810,6 +810,8 @@ export interface Decision {
   /** Two-sided t-test p-value of `diff` ({@linkcode tTestP}). */
   p: number;
   outcome: Outcome;
+  /** SD of one seed's difference (paired: of the differences; Welch: `sqrt(s_t^2 + s_c^2)`). */
+  sd: number;
   /** Seeds needed at the observed SD ({@linkcode seedsNeeded}); for Welch the SD of one
    * seed's difference, `sqrt(s_t^2 + s_c^2)`, with n - 1 df (conservative). */
   seedsNeeded: number;
@@ -849,6 +851,7 @@ export function decide(
     diff,
     p: tTestP(diff),
     outcome: outcomeOf(diff, options.direction, options.sesoi),
+    sd,
     seedsNeeded: seedsNeeded(sd, options.sesoi, o),
   };
 }
