@@ -283,7 +283,9 @@ export function verdictMarkdown(doc: VerdictDocument): string {
     `- Rows with a verdict: ${c.rows} (${c.baselines} baseline, ${c.claims} claim); ${c.levels} level rows without one.`,
     `- Decided (pooled): ${c.decided} of ${c.rows} (${o.reproduced} reproduced, ${o.opposite} opposite, ${o.absent} absent at the paper's size); ${o.inconclusive} inconclusive.`,
     `- Decided after Benjamini-Hochberg (reproduced or opposite with q < 0.05; BH over the ${c.claims} claim rows, and over the ${c.baselines} baseline rows on their own; absent rows are not tests against 0): ${c.decided_bh} (${c.decided_bh_claims} of them claim rows).`,
-    `- Halves: ${c.halves.agree} of ${c.halves.rows} rows the pooled run decides get the same outcome in both halves; ${c.halves.flipped} flip (reproduced in one half, opposite in the other)${
+    `- Halves: ${c.halves.agree} of ${c.halves.rows} rows the pooled run decides get the same outcome in both halves; ${c.halves.flipped} flip (reproduced in one half, opposite in the other); ${
+      doc.rows.filter((r) => r.halves_flip).length
+    } rows flip in all (marked "halves flip")${
       Math.min(h1.length, h2.length) < 2
         ? ` (a half needs at least 2 seeds for an interval: ${doc.seeds.length} seeds give none)`
         : ""
