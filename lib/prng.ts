@@ -1,7 +1,11 @@
 /**
- * Seeded pseudo-random numbers (xoshiro128**, seeded through splitmix32), with a
- * state that can be saved and restored so that runs resume exactly. Library code
- * never calls `Math.random`: every stochastic function takes an {@linkcode Rng}.
+ * Seeded pseudo-random numbers. {@linkcode Rng}: a sequential stream (xoshiro128**,
+ * seeded through splitmix32) with a state that can be saved and restored so that runs
+ * resume exactly (data generation, initialisation, problem draws). {@linkcode CounterRng}:
+ * counter-based draws (Philox-4x32-10), each a pure function of (seed, stream name,
+ * problem, sample, position), for every sampling draw of evaluation and RL rollouts, so
+ * that a problem's samples do not depend on the batch it sits in. Library code never
+ * calls `Math.random`: every stochastic function takes one of the two.
  * @module
  */
 

@@ -1,5 +1,5 @@
 import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
-import { CounterRng, counterKey, philox4x32, Rng } from "../lib/prng.ts";
+import { counterKey, CounterRng, philox4x32, Rng } from "../lib/prng.ts";
 
 Deno.test("Rng: equal seeds give equal streams, different seeds differ", () => {
   const a = new Rng(3), b = new Rng(3), c = new Rng(4);

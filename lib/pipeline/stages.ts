@@ -73,7 +73,7 @@ import {
   policyCandidateStats,
   tokenRollout,
 } from "../eval/candidate_set.ts";
-import { CounterRng, counterKey, Rng } from "../prng.ts";
+import { counterKey, CounterRng, Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache, type StageSpec } from "../run/cache.ts";
 import type { DeepPartial } from "../run/config.ts";
 import { readJsonl } from "../run/results.ts";
@@ -173,7 +173,6 @@ export function rmDataSpec(config: PipelineConfig, sftKey: string) {
       rmData: config.rmData,
       task: config.task,
       split: config.split,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: sftKey },
   };
@@ -196,7 +195,6 @@ export async function buildSftEval(
       task: config.task,
       split: config.split,
       sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };
@@ -224,7 +222,6 @@ export async function buildProcessBenchSet(
       task: config.task,
       split: config.split,
       sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };
@@ -250,7 +247,6 @@ export async function buildBonSet(
       seed: e.seed,
       task: config.task,
       split: config.split,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };

@@ -209,7 +209,9 @@ Deno.test("sample() checks its options", async () => {
 Deno.test("sampling leaks no tensors", async () => {
   const m = tinyModel();
   const prompts = randomTokens(new Rng(2), 3, 2, TINY.vocab);
-  await assertNoLeak(() => sample(m, prompts, { rng: new CounterRng(1, "t"), keys: rowKeys(3), maxNewTokens: 4 }));
+  await assertNoLeak(() =>
+    sample(m, prompts, { rng: new CounterRng(1, "t"), keys: rowKeys(3), maxNewTokens: 4 })
+  );
   m.dispose();
 });
 
