@@ -25,7 +25,7 @@ import { DEFAULT_LM_CONFIG } from "../lib/model/config.ts";
 import { createLM } from "../lib/model/lm.ts";
 import { createOptimizer, trainStep } from "../lib/model/train.ts";
 import { sample } from "../lib/model/sample.ts";
-import { Rng } from "../lib/prng.ts";
+import { CounterRng, Rng } from "../lib/prng.ts";
 
 const B = 32, T = 64, SAMPLE_BATCH = 256, PROMPT_LEN = 16, NEW_TOKENS = 48;
 /**
@@ -160,12 +160,19 @@ async function main(): Promise<void> {
     { length: SAMPLE_BATCH },
     () => Array.from({ length: PROMPT_LEN }, () => data.int(64)),
   );
-  const srng = rng.fork("sample");
+  const srng = new CounterRng(rng.seed(), "bench/sample");
+  let skCall = 0;
   if (only.includes("sample_kv")) {
     log("sample_kv ...");
     const sk = await timed(
       async () => {
-        await sample(model, prompts, { rng: srng, maxNewTokens: NEW_TOKENS, temperature: 1 });
+        const call = skCall++;
+        await sample(model, prompts, {
+          rng: srng,
+          keys: prompts.map((_, i) => ({ problem: i, sample: call })),
+          maxNewTokens: NEW_TOKENS,
+          temperature: 1,
+        });
       },
       1,
       3,
@@ -191,12 +198,13 @@ async function main(): Promise<void> {
       { length: PIPE.batch },
       () => Array.from({ length: PIPE.prompt }, () => 2 + pd.int(PIPE.model.vocab - 2)),
     );
-    const prng = rng.fork("pipeline-sample");
+    const prng = new CounterRng(rng.seed(), "bench/pipeline-sample");
     let generated = 0, calls = 0;
     const sp = await timed(
       async () => {
         const r = await sample(pm, pp, {
           rng: prng,
+          keys: pp.map((_, i) => ({ problem: i, sample: calls })),
           maxNewTokens: PIPE.newTokens,
           temperature: 1,
           topP: PIPE.topP,

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackendFromArgs } from "../lib/backend.ts";
 import { createLM } from "../lib/model/lm.ts";
 import { exportWeights, importWeights } from "../lib/model/exchange.ts";
-import { Rng } from "../lib/prng.ts";
+import { CounterRng, Rng } from "../lib/prng.ts";
 import type { PipelinePreset } from "../lib/vocabulary.ts";
 import { resolvePipelineConfig } from "../lib/pipeline/presets.ts";
 import { resolveRLConfig, type RLConfig } from "../lib/rl/config.ts";
@@ -113,7 +113,7 @@ export async function rlStepBench(
   const cands: Record<string, number> = {};
   async function once(w: Workload, profile: boolean): Promise<number> {
     const m = freshModels(w.config);
-    const opts = { config: w.config, task: testbedTask(), rng: new Rng(1) };
+    const opts = { config: w.config, task: testbedTask(), rng: new CounterRng(1, "bench/rl") };
     try {
       if (profile) {
         const held = tf.memory().numBytes;

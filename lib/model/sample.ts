@@ -1,6 +1,9 @@
 /**
  * Batched sampling from the tiny LM with a key/value cache: temperature, top-k,
- * top-p, per-row stop at an EOS id, seeded by an {@linkcode Rng}.
+ * top-p, per-row stop at an EOS id, with counter-based draws ({@linkcode CounterRng}):
+ * row `i`'s uniform at generated position `t` is `rng.uniform(keys[i].problem,
+ * keys[i].sample, t)`, so a row's tokens do not depend on the other rows of its batch
+ * (their number, order, lengths or stops), only on its key and the model.
  *
  * Prompts: every row has the same length P (no padding; left-padding is not
  * supported because positions are absolute and there is no attention mask over the
@@ -11,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { rmsNormForward } from "./_ops.ts";
 import { hiddenStates, ModelError, type TinyLM, type TokenRows, tokenTensor } from "./lm.ts";
-import type { Rng } from "../prng.ts";
+import type { CounterRng } from "../prng.ts";
 
 /** Positions per immutable cache block (see {@linkcode KVCache}). */
 export const DEFAULT_CACHE_BLOCK = 16;
@@ -476,10 +479,20 @@ function truncateInto(
  */
 const COMPACT_FRACTION = 0.75;
 
+/** The counter key of one sampled row (see {@linkcode CounterRng.uniform}). */
+export interface SampleKey {
+  /** The problem (uint32, e.g. `counterKey` of lib/prng.ts over its text). */
+  problem: number;
+  /** The sample index of this row among the problem's samples. */
+  sample: number;
+}
+
 /** Options of {@linkcode sample}. */
 export interface SampleOptions {
-  /** Seeded generator (required: runs are reproducible). */
-  rng: Rng;
+  /** Counter-based generator (seed and stream name; required: runs are reproducible). */
+  rng: CounterRng;
+  /** `[B]` the key of each row: row `i` draws `rng.uniform(problem, sample, t)` at step `t`. */
+  keys: readonly SampleKey[];
   /** New tokens per row at most (>= 1; prompt + maxNewTokens - 1 <= context). */
   maxNewTokens: number;
   /** Logits are divided by it; 0 = greedy (argmax, lowest id on ties). Default 1. */
@@ -522,8 +535,8 @@ export async function sample(
   options: SampleOptions,
 ): Promise<SampleResult> {
   const o = options;
-  if (!o?.rng || typeof o.rng.next !== "function") {
-    throw new ModelError("Invalid rng: expected an Rng");
+  if (!o?.rng || typeof o.rng.uniform !== "function") {
+    throw new ModelError("Invalid rng: expected a CounterRng");
   }
   const temp = o.temperature ?? 1;
   if (!(temp >= 0) || !Number.isFinite(temp)) {
@@ -547,6 +560,13 @@ export async function sample(
   const padId = o.padId ?? 0;
   const pt = tokenTensor(model, prompts, "prompts");
   const [b, p] = pt.shape;
+  const keys = o.keys;
+  if (!Array.isArray(keys) || keys.length !== b) {
+    if (pt !== prompts) pt.dispose();
+    throw new ModelError(
+      `Invalid keys: expected one key per prompt row (${b}), got ${keys?.length ?? keys}`,
+    );
+  }
   const n = o.maxNewTokens;
   if (!Number.isInteger(n) || n < 1 || p + n - 1 > model.config.context) {
     if (pt !== prompts) pt.dispose();
@@ -566,8 +586,7 @@ export async function sample(
   const cache = pre.cache;
   let logits = pre.logits;
   if (pt !== prompts) pt.dispose();
-  // rows[i]: the prompt row held by cache row i (ascending, so the draws use the rng
-  // in row order whatever was dropped).
+  // rows[i]: the prompt row held by cache row i (its key sets its draws).
   let rows = Array.from({ length: b }, (_, i) => i);
   try {
     for (let step = 0; step < n; step++) {
@@ -598,7 +617,7 @@ export async function sample(
             truncateInto(q, topK, topP, order, tq);
             dist = tq;
           }
-          const u = o.rng.next();
+          const u = o.rng.uniform(keys[r]!.problem, keys[r]!.sample, step);
           let cum = 0;
           id = -1;
           for (let j = 0; j < V; j++) {

@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import type { TinyLM } from "../model/lm.ts";
-import type { Rng } from "../prng.ts";
+import { CounterRng, type Rng } from "../prng.ts";
 import type { Artifact, ArtifactCache } from "../run/cache.ts";
 import {
   parseResponse,
@@ -100,7 +100,7 @@ export async function writeSftEval(
   );
   const [sampled, greedy] = await withModel(config, options, async (m) => [
     await sampleRollouts(m, items, {
-      rng: streamRng(config.evalSets.seed, "sft_eval/sampling"),
+      rng: new CounterRng(config.evalSets.seed, "sft_eval/sampling"),
       n: 1,
       temperature: config.sftEval.temperature,
       batchRows: config.samplingBatch,
@@ -108,7 +108,7 @@ export async function writeSftEval(
       ...(options.log ? { log: options.log } : {}),
     }),
     await sampleRollouts(m, items, {
-      rng: streamRng(config.evalSets.seed, "sft_eval/greedy"),
+      rng: new CounterRng(config.evalSets.seed, "sft_eval/greedy"),
       n: 1,
       temperature: 0,
       batchRows: config.samplingBatch,
@@ -215,7 +215,7 @@ export async function writeProcessBenchSet(
   const e = config.evalSets;
   const quota = e.processbenchRowsPerBucket / 2;
   const probRng = streamRng(e.seed, "processbench/problems");
-  const sampRng = streamRng(e.seed, "processbench/sampling");
+  const sampRng = new CounterRng(e.seed, "processbench/sampling");
   const s: ProcessBenchSummary = {
     rows: {},
     erroneous: {},
@@ -343,7 +343,7 @@ export async function writeBonSet(
     options,
     (m) =>
       sampleRollouts(m, problems.map((p) => ({ problem: p.problem, bucket: p.split })), {
-        rng: streamRng(e.seed, "bon/sampling"),
+        rng: new CounterRng(e.seed, "bon/sampling"),
         n: e.bonN,
         temperature: e.bonTemperature,
         batchRows: config.samplingBatch,

@@ -130,7 +130,10 @@ export interface PipelineConfig {
   rmData: RmDataConfig;
   /** ProcessBench analogue, best-of-N and avg@k sets. */
   evalSets: EvalSetsConfig;
-  /** Rows per sampling call (larger batches sample faster on wasm). */
+  /**
+   * Rows per sampling call (larger batches sample faster on wasm). Speed only: draws are
+   * counter-based, so samples do not depend on it (not part of any cache key).
+   */
   samplingBatch: number;
 }
 

@@ -18,7 +18,7 @@ import { loadPolicy } from "./policy.ts";
 import { type PipelineConfig, streamRng } from "./presets.ts";
 import { sampleRollouts } from "./rollouts.ts";
 import type { RmPair, Rollout } from "./types.ts";
-import type { Rng } from "../prng.ts";
+import { CounterRng, type Rng } from "../prng.ts";
 
 /** Counts recorded with the RM data. */
 export interface RmDataSummary {
@@ -121,7 +121,7 @@ export async function writeRmData(
   let all: Rollout[];
   try {
     all = await sampleRollouts(model, problems.map((problem) => ({ problem, bucket: "train" })), {
-      rng: streamRng(rc.seed, "rm_data/sampling"),
+      rng: new CounterRng(rc.seed, "rm_data/sampling"),
       n: rc.rollouts,
       temperature: rc.temperature,
       topP: rc.topP,

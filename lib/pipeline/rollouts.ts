@@ -7,12 +7,12 @@
  */
 import type { TinyLM } from "../model/lm.ts";
 import { sample } from "../model/sample.ts";
-import type { Rng } from "../prng.ts";
+import type { CounterRng } from "../prng.ts";
 import { createProgress } from "../run/progress.ts";
 import { type Format, maxSequenceLength, renderPrompt } from "../testbed/format.ts";
 import { labelResponse } from "../testbed/labeller.ts";
 import { stepTokenEnds } from "../testbed/processbench_rows.ts";
-import { type Problem, problemKey } from "../testbed/task.ts";
+import { type Problem, problemCounterKeys, problemKey } from "../testbed/task.ts";
 import { BOS_ID, CharTokenizer, EOS_ID, PAD_ID } from "../testbed/tokenizer.ts";
 import { verify } from "../testbed/verifier.ts";
 import type { Rollout } from "./types.ts";
@@ -27,8 +27,12 @@ export interface RolloutItem {
 
 /** Options of {@linkcode sampleRollouts}. */
 export interface RolloutOptions {
-  /** Seeded generator of the sampling. */
-  rng: Rng;
+  /**
+   * Counter-based draws: sample `s` of an item draws `rng.uniform(key, s, t)` at token `t`,
+   * `key` the item's `problemCounterKeys` entry, so an item's samples do not depend on the
+   * other items or on `batchRows`.
+   */
+  rng: CounterRng;
   /** Samples per problem (>= 1). */
   n: number;
   /** Temperature; 0 = greedy. Default 1. */
@@ -140,6 +144,7 @@ export async function sampleRollouts(
     number,
     { item: number; sample: number; prompt: number[]; cap: number }[]
   >();
+  const keys = problemCounterKeys(items.map((it) => it.problem));
   items.forEach((it, i) => {
     const prompt = tokenizer.encode(renderPrompt(it.problem), { bos: true }).ids;
     if (prompt.length >= ctx) {
@@ -170,6 +175,7 @@ export async function sampleRollouts(
       const maxNew = Math.max(...chunk.map((c) => c.cap));
       const res = await sample(model, chunk.map((c) => c.prompt), {
         rng: options.rng,
+        keys: chunk.map((c) => ({ problem: keys[c.item]!, sample: c.sample })),
         maxNewTokens: maxNew,
         temperature,
         topP: options.topP ?? 1,
@@ -178,7 +184,8 @@ export async function sampleRollouts(
         padId: PAD_ID,
       });
       chunk.forEach((c, r) => {
-        const len = res.lengths[r]!;
+        // A row's own cap, not the chunk's: its tokens then do not depend on its chunk.
+        const len = Math.min(res.lengths[r]!, c.cap);
         const toks = Array.from(res.tokens.subarray(r * maxNew, r * maxNew + len));
         let lp = 0;
         for (let j = 0; j < len; j++) lp += res.modelLogprobs[r * maxNew + j]!;

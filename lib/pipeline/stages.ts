@@ -73,7 +73,7 @@ import {
   policyCandidateStats,
   tokenRollout,
 } from "../eval/candidate_set.ts";
-import { Rng } from "../prng.ts";
+import { counterKey, CounterRng, Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache, type StageSpec } from "../run/cache.ts";
 import type { DeepPartial } from "../run/config.ts";
 import { readJsonl } from "../run/results.ts";
@@ -81,9 +81,9 @@ import { readJsonl } from "../run/results.ts";
 /** Code version of the policy stages (bump when their output changes for the same config). */
 export const POLICY_VERSION = 1;
 /** Code version of the RM-data stage. */
-export const RM_DATA_VERSION = 1;
+export const RM_DATA_VERSION = 2;
 /** Code version of the evaluation-set stages. */
-export const EVAL_SETS_VERSION = 1;
+export const EVAL_SETS_VERSION = 2;
 
 /** Options of {@linkcode buildPolicy}. */
 export interface BuildPolicyOptions {
@@ -173,7 +173,6 @@ export function rmDataSpec(config: PipelineConfig, sftKey: string) {
       rmData: config.rmData,
       task: config.task,
       split: config.split,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: sftKey },
   };
@@ -196,7 +195,6 @@ export async function buildSftEval(
       task: config.task,
       split: config.split,
       sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };
@@ -224,7 +222,6 @@ export async function buildProcessBenchSet(
       task: config.task,
       split: config.split,
       sftData: config.sftData,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };
@@ -250,7 +247,6 @@ export async function buildBonSet(
       seed: e.seed,
       task: config.task,
       split: config.split,
-      samplingBatch: config.samplingBatch,
     },
     inputs: { policy: options.sft.key },
   };
@@ -298,7 +294,7 @@ export const RM_STAGE_VERSION = 1;
 /** Version of the `rm_eval` cache stage (bump when the evaluation changes). */
 export const RM_EVAL_VERSION = 1;
 /** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces). */
-export const RL_RUN_VERSION = 1;
+export const RL_RUN_VERSION = 2;
 
 /**
  * The cache spec of a trained RM (stage `rm`): the resolved training config and the keys of the
@@ -719,7 +715,13 @@ export class Stages {
           const rollouts = await sampleRollouts(
             policy,
             problems.map((problem) => ({ problem, bucket: "train" })),
-            { rng, n: 1, temperature: 1, label: "cand_stats", log: this.#log ?? (() => {}) },
+            {
+              rng: new CounterRng(seed, "cand_stats"),
+              n: 1,
+              temperature: 1,
+              label: "cand_stats",
+              log: this.#log ?? (() => {}),
+            },
           );
           const stats = await policyCandidateStats(policy, rollouts.map(tokenRollout), pMins);
           await Deno.writeTextFile(`${dir}/stats.json`, JSON.stringify(stats));
@@ -748,7 +750,7 @@ export class Stages {
     const art = await this.cache.getOrBuild(
       {
         stage: "mc_prefixes",
-        version: 1,
+        version: 2,
         config: { sizes, seed },
         inputs: { sft: sft.key, data: data.artifact.key },
       },
@@ -831,7 +833,9 @@ async function continuations(
   model: TinyLM,
   rows: number[][],
   options: {
-    rng: Rng;
+    /** Counter-based draws: row `i` is sample `i` of problem `key`. */
+    rng: CounterRng;
+    key: number;
     problem: Parameters<ReturnType<typeof testbedTask>["verify"]>[0];
     promptLen: number;
   },
@@ -842,6 +846,7 @@ async function continuations(
   if (maxNew < 1) return rows.map((r) => task.verify(options.problem, r.slice(options.promptLen)));
   const out = await sample(model, rows, {
     rng: options.rng,
+    keys: rows.map((_, i) => ({ problem: options.key, sample: i })),
     maxNewTokens: maxNew,
     temperature: 1,
     eosId: task.eosId,
@@ -887,6 +892,7 @@ async function monteCarloPrefixes(
 ): Promise<{ prefixes: McPrefix[]; branches: TdBranch[] }> {
   const { seed, sizes } = options;
   const rng = new Rng(seed).fork("mc_prefixes");
+  const draws = new CounterRng(seed, "mc_prefixes");
   const raw = data.raw.filter((r) => r.finished && r.stepEnds.length > 0);
   const prefixes: McPrefix[] = [];
   const branches: TdBranch[] = [];
@@ -899,7 +905,8 @@ async function monteCarloPrefixes(
       () => [...prompt, ...r.tokens.slice(0, cut)],
     );
     const outs = await continuations(model, rows, {
-      rng,
+      rng: draws,
+      key: counterKey(`prefix/${i}`),
       problem: r.problem,
       promptLen: prompt.length,
     });
@@ -917,7 +924,8 @@ async function monteCarloPrefixes(
     const ids = [...prompt, ...r.tokens.slice(0, cut)];
     for (const token of await lastPositionTopK(model, ids, sizes.topK)) {
       const [outcome] = await continuations(model, [[...ids, token]], {
-        rng,
+        rng: draws,
+        key: counterKey(`td/${i}/${token}`),
         problem: r.problem,
         promptLen: prompt.length,
       });

@@ -6,7 +6,7 @@
  */
 import { avgAtK } from "../eval/avg_at_k.ts";
 import type { TinyLM } from "../model/lm.ts";
-import type { Rng } from "../prng.ts";
+import type { CounterRng, Rng } from "../prng.ts";
 import { sampleProblems } from "../testbed/splits.ts";
 import { DEFAULT_SPLIT_CONFIG, type SplitConfig } from "../testbed/splits.ts";
 import type { Problem, TaskConfig } from "../testbed/task.ts";
@@ -57,7 +57,8 @@ export async function evaluateAvgAtK(
     topP: number;
     maxResponseTokens: number;
     samplingBatch: number;
-    rng: Rng;
+    /** Counter-based draws (a problem's samples do not depend on the batching). */
+    rng: CounterRng;
   },
 ): Promise<AvgAtKResult> {
   if (sets.length === 0) throw new RangeError("Invalid sets: expected at least one eval set");

@@ -10,9 +10,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { sample } from "../model/sample.ts";
 import type { TinyLM } from "../model/lm.ts";
-import type { Rng } from "../prng.ts";
+import type { CounterRng } from "../prng.ts";
 import { renderPrompt } from "../testbed/format.ts";
-import type { Problem } from "../testbed/task.ts";
+import { type Problem, problemCounterKeys } from "../testbed/task.ts";
 import { CharTokenizer, EOS_ID, PAD_ID } from "../testbed/tokenizer.ts";
 import { verify } from "../testbed/verifier.ts";
 
@@ -70,8 +70,11 @@ export interface RolloutOptions {
   task: RolloutTask;
   /** Samples per prompt G. */
   groupSize: number;
-  /** Seeded stream (consumed in a fixed order: prompt lengths ascending, then rows). */
-  rng: Rng;
+  /**
+   * Counter-based draws: rollout `j` of a problem draws `rng.uniform(key, j, t)` at token `t`,
+   * `key` the problem's `problemCounterKeys` entry (lib/testbed/task.ts), whatever the batching.
+   */
+  rng: CounterRng;
   /** Temperature (training: 1). */
   temperature: number;
   /** Nucleus mass (default 1). */
@@ -94,10 +97,15 @@ export async function rollout(
   const { task, groupSize: g } = options;
   if (problems.length === 0) throw new RangeError("Invalid problems: expected at least one");
   const prompts: number[][] = [];
-  for (const p of problems) {
+  const keys: { problem: number; sample: number }[] = [];
+  const pk = problemCounterKeys(problems);
+  problems.forEach((p, i) => {
     const ids = task.encodePrompt(p);
-    for (let j = 0; j < g; j++) prompts.push(ids);
-  }
+    for (let j = 0; j < g; j++) {
+      prompts.push(ids);
+      keys.push({ problem: pk[i]!, sample: j });
+    }
+  });
   const b = prompts.length;
   const responses: number[][] = new Array(b);
   const truncated: boolean[] = new Array(b).fill(false);
@@ -116,6 +124,7 @@ export async function rollout(
       const chunk = rows.slice(s, s + options.samplingBatch);
       const out = await sample(policy, chunk.map((i) => prompts[i]!), {
         rng: options.rng,
+        keys: chunk.map((i) => keys[i]!),
         maxNewTokens: maxNew,
         temperature: options.temperature,
         topP: options.topP ?? 1,

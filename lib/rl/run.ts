@@ -22,7 +22,7 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { type TinyLM } from "../model/lm.ts";
 import { exportWeights, importWeights } from "../model/exchange.ts";
 import { createOptimizer, type Optimizer } from "../model/train.ts";
-import { hashString, Rng, type RngState } from "../prng.ts";
+import { CounterRng, hashString, Rng, type RngState } from "../prng.ts";
 import { frozenCopy } from "../rm/score.ts";
 import { createProgress } from "../run/progress.ts";
 import { openJsonl, readJsonl, saveResolvedConfig } from "../run/results.ts";
@@ -143,7 +143,9 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
         topP: b.evalTopP,
         maxResponseTokens: b.maxResponseTokens,
         samplingBatch: b.samplingBatch,
-        rng: new Rng(hashString(`rl/eval/${c.seed}/${step}`)),
+        // One stream for every step: the evaluations of two steps or two arms on a problem
+        // share their uniforms (common random numbers).
+        rng: new CounterRng(c.seed, "rl/eval"),
       });
       const rec: Record<string, unknown> = { kind: "eval", step, "eval/k": b.evalK };
       for (const [name, r] of Object.entries(lastEval.perSet)) {
@@ -163,7 +165,9 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
         const m = await rlStep(models, problems, {
           config: c,
           task,
-          rng,
+          // (seed, step) here, (prompt, rollout, position) in the draw: arms share rollout
+          // uniforms; `rng` itself only draws the prompts, so arms share those too.
+          rng: new CounterRng(c.seed, `rl/rollout/${step}`),
           onPhase: options.onPhase,
         });
         await out.append({ kind: "train", step, ...m });

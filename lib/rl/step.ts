@@ -25,7 +25,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type TinyLM } from "../model/lm.ts";
 import { candidateLogprobs, nextTokenLogprobs, tokenLogprobs } from "../model/logprobs.ts";
 import type { Optimizer } from "../model/train.ts";
-import type { Rng } from "../prng.ts";
+import type { CounterRng } from "../prng.ts";
 import { logRatio } from "../rm/prefix_values.ts";
 import type { Problem } from "../testbed/task.ts";
 import { adbDlw } from "./adb_dlw.ts";
@@ -96,8 +96,11 @@ export interface StepOptions {
   config: RLConfig;
   /** Prompt encoding and verifier. */
   task: RolloutTask;
-  /** Sampling stream (rollouts). */
-  rng: Rng;
+  /**
+   * Counter-based draws of the rollouts (`runRL`: seed and step in the stream name; rollout
+   * `j` of a prompt draws `rng.uniform(prompt key, j, t)` at token `t`).
+   */
+  rng: CounterRng;
   /**
    * Called as each phase ends, with the constants it produced (read-only; disposed after
    * the step: clone what you keep).

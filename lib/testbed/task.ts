@@ -5,7 +5,7 @@
  * washed out later unless a second error compensates it.
  * @module
  */
-import type { Rng } from "../prng.ts";
+import { counterKey, type Rng } from "../prng.ts";
 
 /** An operation of the chain; `/` is multiplication by the modular inverse. */
 export type Op = "+" | "-" | "*" | "/";
@@ -221,4 +221,30 @@ export function generateProblem(
 /** A canonical string key of a problem (used for hashing into splits and for de-duplication). */
 export function problemKey(problem: Problem): string {
   return `${problem.modulus}|${problem.start}${problem.ops.map((o) => o.op + o.operand).join("")}`;
+}
+
+/**
+ * The counter key of each problem (sampling with lib/prng.ts's `CounterRng`): the hash of its
+ * canonical text, the n-th repeat of a problem in `problems` told apart by its occurrence,
+ * so equal problems in two calls (two arms, two batches) get equal keys.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertNotEquals } from "@std/assert";
+ * import { problemCounterKeys } from "./task.ts";
+ * const a = { start: 1, ops: [{ op: "+" as const, operand: 2 }], modulus: 7 };
+ * const b = { start: 3, ops: [{ op: "*" as const, operand: 2 }], modulus: 7 };
+ * const [ka, kb, ka2] = problemCounterKeys([a, b, a]);
+ * assertEquals(problemCounterKeys([b, a]), [kb, ka]); // order-free
+ * assertNotEquals(ka, ka2); // a repeat is another key
+ * ```
+ */
+export function problemCounterKeys(problems: readonly Problem[]): number[] {
+  const seen = new Map<string, number>();
+  return problems.map((p) => {
+    const k = problemKey(p);
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    return counterKey(k, n);
+  });
 }

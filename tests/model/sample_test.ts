@@ -10,10 +10,13 @@ import {
   sample,
   truncateDistribution,
 } from "../../lib/model/sample.ts";
-import { Rng } from "../../lib/prng.ts";
+import { CounterRng, Rng } from "../../lib/prng.ts";
 import { assertNoLeak, randomTokens, setup, TINY, tinyModel } from "./_setup.ts";
 
 await setup();
+
+/** Row `i` keyed as problem `i`, sample 0. */
+const rowKeys = (b: number) => Array.from({ length: b }, (_, i) => ({ problem: i, sample: 0 }));
 
 for (const block of [undefined, 1, 2, 3]) {
   Deno.test(`KV-cache decode logits equal the full forward's at every position (block ${block ?? "default"})`, async () => {
@@ -133,7 +136,12 @@ Deno.test("truncateDistribution(): top-k then top-p keep the smallest most-likel
 Deno.test("temperature 0 is greedy: each token is the argmax of the full forward's distribution", async () => {
   const m = tinyModel(3);
   const prompts = randomTokens(new Rng(9), 4, 2, TINY.vocab);
-  const r = await sample(m, prompts, { rng: new Rng(1), maxNewTokens: 4, temperature: 0 });
+  const r = await sample(m, prompts, {
+    rng: new CounterRng(1, "t"),
+    keys: rowKeys(4),
+    maxNewTokens: 4,
+    temperature: 0,
+  });
   const seqs = prompts.map((p, b) => [...p, ...Array.from(r.tokens.subarray(b * 4, b * 4 + 4))]);
   const full = await nextTokenLogprobs(m, seqs);
   const V = TINY.vocab;
@@ -152,8 +160,9 @@ Deno.test("sampling is seeded, stops rows at EOS with padding, reports both log-
   const m = tinyModel(4);
   const prompts = randomTokens(new Rng(2), 16, 2, TINY.vocab);
   const opts = { maxNewTokens: 4, temperature: 1.5, topP: 0.9, eosId: 3, padId: 6 };
-  const a = await sample(m, prompts, { ...opts, rng: new Rng(7) });
-  const b = await sample(m, prompts, { ...opts, rng: new Rng(7) });
+  const keys = rowKeys(16);
+  const a = await sample(m, prompts, { ...opts, keys, rng: new CounterRng(7, "t") });
+  const b = await sample(m, prompts, { ...opts, keys, rng: new CounterRng(7, "t") });
   assertEquals(a.tokens, b.tokens);
   let stopped = 0;
   for (let r = 0; r < 16; r++) {
@@ -178,7 +187,12 @@ Deno.test("sample() checks its options", async () => {
   const m = tinyModel();
   const bad = async (o: Record<string, unknown>, msg: string) => {
     let err = "";
-    await sample(m, [[1, 2]], { rng: new Rng(1), maxNewTokens: 2, ...o }).catch((
+    await sample(m, [[1, 2]], {
+      rng: new CounterRng(1, "t"),
+      keys: rowKeys(1),
+      maxNewTokens: 2,
+      ...o,
+    }).catch((
       e,
     ) => (err = String(e)));
     if (!err.includes(msg)) throw new Error(`expected "${msg}", got "${err}"`);
@@ -187,13 +201,17 @@ Deno.test("sample() checks its options", async () => {
   await bad({ topP: 0 }, "topP");
   await bad({ eosId: 7 }, "eosId");
   await bad({ temperature: -1 }, "temperature");
+  await bad({ keys: rowKeys(2) }, "keys");
+  await bad({ rng: new Rng(1) }, "rng");
   m.dispose();
 });
 
 Deno.test("sampling leaks no tensors", async () => {
   const m = tinyModel();
   const prompts = randomTokens(new Rng(2), 3, 2, TINY.vocab);
-  await assertNoLeak(() => sample(m, prompts, { rng: new Rng(1), maxNewTokens: 4 }));
+  await assertNoLeak(() =>
+    sample(m, prompts, { rng: new CounterRng(1, "t"), keys: rowKeys(3), maxNewTokens: 4 })
+  );
   m.dispose();
 });
 
@@ -201,7 +219,13 @@ Deno.test("sampling with rows stopping (batch compaction): every model log-prob 
   const m = tinyModel(5);
   const prompts = randomTokens(new Rng(3), 24, 1, TINY.vocab);
   const n = 6;
-  const r = await sample(m, prompts, { rng: new Rng(11), maxNewTokens: n, eosId: 2, padId: 0 });
+  const r = await sample(m, prompts, {
+    rng: new CounterRng(11, "t"),
+    keys: rowKeys(24),
+    maxNewTokens: n,
+    eosId: 2,
+    padId: 0,
+  });
   const lens = Array.from(r.lengths);
   assertEquals(lens.some((l) => l < 3), true, "some rows should stop early with this seed");
   assertEquals(lens.some((l) => l === n), true, "some rows should run to the end");
@@ -228,4 +252,33 @@ Deno.test("the generic cache path (non-wasm backends) decodes as the full forwar
   } finally {
     _cacheTesting.forceGeneric = false;
   }
+});
+
+Deno.test("a row's tokens depend on its key only, not on the batch it sits in", async () => {
+  const m = tinyModel(6);
+  const prompts = randomTokens(new Rng(4), 12, 2, TINY.vocab);
+  const keys = prompts.map((_, i) => ({ problem: 1000 + (i % 5), sample: Math.floor(i / 5) }));
+  const opts = { maxNewTokens: 5, temperature: 1.2, topP: 0.95, eosId: 3, padId: 0 };
+  const rng = new CounterRng(3, "batch");
+  const all = await sample(m, prompts, { ...opts, rng, keys });
+  const rowOf = (r: { tokens: Int32Array }, i: number) =>
+    Array.from(r.tokens.subarray(i * 5, i * 5 + 5));
+  assertEquals(all.lengths.some((l) => l < 5), true, "some rows should stop early");
+  // alone, reversed, and in a sub-batch with a shorter budget for nobody else
+  for (const order of [[7], [11, 3, 7, 0], [...prompts.keys()].reverse()]) {
+    const r = await sample(m, order.map((i) => prompts[i]!), {
+      ...opts,
+      rng,
+      keys: order.map((i) => keys[i]!),
+    });
+    order.forEach((i, j) => assertEquals(rowOf(r, j), rowOf(all, i), `row ${i} in [${order}]`));
+  }
+  // another sample index of the same problem draws other tokens somewhere
+  const other = await sample(m, prompts, {
+    ...opts,
+    rng,
+    keys: keys.map((k) => ({ ...k, sample: k.sample + 7 })),
+  });
+  assertEquals(Array.from(other.tokens).join() === Array.from(all.tokens).join(), false);
+  m.dispose();
 });

@@ -6,7 +6,7 @@ import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend.ts";
 import { exportWeights } from "../../lib/model/exchange.ts";
-import { Rng } from "../../lib/prng.ts";
+import { CounterRng, Rng } from "../../lib/prng.ts";
 import { ArtifactCache } from "../../lib/run/cache.ts";
 import {
   buildAvgSet,
@@ -205,7 +205,7 @@ Deno.test("smoke pipeline: policy, rollouts, RM data and eval sets are built onc
         const rs = await sampleRollouts(
           model,
           problems.map((problem) => ({ problem, bucket: "b" })),
-          { rng: new Rng(1), n: 2, log: quiet },
+          { rng: new CounterRng(1, "t"), n: 2, log: quiet },
         );
         assertEquals(rs.length, 6);
         rs.forEach((r, i) => {
@@ -229,9 +229,34 @@ Deno.test("smoke pipeline: policy, rollouts, RM data and eval sets are built onc
         const again = await sampleRollouts(
           model,
           problems.map((problem) => ({ problem, bucket: "b" })),
-          { rng: new Rng(1), n: 2, log: quiet },
+          { rng: new CounterRng(1, "t"), n: 2, log: quiet },
         );
         assertEquals(again.map((r) => r.tokens), rs.map((r) => r.tokens));
+        // A problem's samples do not depend on the batch it sits in: alone, or among
+        // problems of other prompt and response lengths, in another order and chunking.
+        const others = sampleProblems(new Rng(6), {
+          role: "processbench",
+          bucket: { name: "c", minSteps: 1, maxSteps: 4 },
+          n: 5,
+        });
+        const mixed = [others[0]!, problems[2]!, ...others.slice(1), problems[0]!, problems[1]!];
+        for (const batchRows of [1, 3, 64]) {
+          const rm = await sampleRollouts(
+            model,
+            mixed.map((problem) => ({ problem, bucket: "b" })),
+            { rng: new CounterRng(1, "t"), n: 2, batchRows, log: quiet },
+          );
+          const of = (p: number) => rm.slice(p * 2, p * 2 + 2).map((r) => r.tokens);
+          assertEquals(of(mixed.length - 2), [rs[0]!.tokens, rs[1]!.tokens]);
+          assertEquals(of(mixed.length - 1), [rs[2]!.tokens, rs[3]!.tokens]);
+          assertEquals(of(1), [rs[4]!.tokens, rs[5]!.tokens]);
+        }
+        const alone = await sampleRollouts(model, [{ problem: problems[1]!, bucket: "b" }], {
+          rng: new CounterRng(1, "t"),
+          n: 2,
+          log: quiet,
+        });
+        assertEquals(alone.map((r) => r.tokens), [rs[2]!.tokens, rs[3]!.tokens]);
       });
       await t.step("RM data keeps only mixed prompts with (correct, wrong) pairs", async () => {
         const a = await buildRmData(config, { sft: first.sft, model, cache, log: quiet });

@@ -9,7 +9,7 @@ import { initBackend } from "../../lib/backend.ts";
 import { createLM, type TinyLM } from "../../lib/model/lm.ts";
 import { exportWeights } from "../../lib/model/exchange.ts";
 import { newPolicyOpt, newRmOpt } from "../../lib/rl/run.ts";
-import { Rng } from "../../lib/prng.ts";
+import { CounterRng, Rng } from "../../lib/prng.ts";
 import { frozenCopy } from "../../lib/rm/score.ts";
 import { resolveRLConfig, type RLConfig, type RLConfigInput } from "../../lib/rl/config.ts";
 import { type RLModels } from "../../lib/rl/step.ts";
@@ -108,7 +108,7 @@ export async function fixedBatch(c: RLConfig, m: RLModels): Promise<RLBatch> {
   const samples = await rollout(m.policy, problems(11, c.promptsDrawn), {
     task: parityTask(),
     groupSize: c.budget.groupSize,
-    rng: new Rng(5),
+    rng: new CounterRng(5, "fixed_batch"),
     temperature: 1,
     maxResponseTokens: c.budget.maxResponseTokens,
     samplingBatch: 64,

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { Rng } from "../../lib/prng.ts";
+import { CounterRng, Rng } from "../../lib/prng.ts";
 import { type Method, type RLConfigInput } from "../../lib/rl/config.ts";
 import {
   candidateAdvantage,
@@ -56,7 +56,7 @@ Deno.test("rlStep() on the smoke preset, every method: finite losses, policy mov
         rlStep(m, problems(rng.int(1000) + 1, c.promptsDrawn), {
           config: c,
           task: parityTask(),
-          rng,
+          rng: new CounterRng(3, `rl/rollout/${rng.int(1000)}`),
         });
       const first = await run(); // burn-in
       const before = numTensors();
@@ -138,7 +138,7 @@ Deno.test("updateOnBatch(): phases run in the B15 order (RM update before or aft
     await updateOnBatch(m, batch, {
       config: c,
       task: parityTask(),
-      rng: new Rng(1),
+      rng: new CounterRng(1, "t"),
       onPhase: (p) => seen.push(p),
     });
     assertEquals(seen, [...want]);
@@ -155,7 +155,7 @@ Deno.test("updateOnBatch(): with rmUpdate 'before' the advantages come from the 
   await updateOnBatch(a, batch, {
     config: c,
     task: parityTask(),
-    rng: new Rng(1),
+    rng: new CounterRng(1, "t"),
     onPhase: (p, ts) => {
       if (p === "token_advantage") inStep = ts["advantages"]!.clone();
     },
