@@ -16,10 +16,9 @@
  * seed.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackendFromArgs } from "../backend.ts";
 import { type TinyLM } from "../model/lm.ts";
-import { candidateLogprobs } from "../model/logprobs.ts";
+import { nextTokenTopK } from "../model/logprobs.ts";
 import { sample } from "../model/sample.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { dirname, join } from "node:path";
@@ -297,6 +296,8 @@ export async function buildRmData(
 export const RM_STAGE_VERSION = 1;
 /** Version of the `rm_eval` cache stage (bump when the evaluation changes). */
 export const RM_EVAL_VERSION = 1;
+/** Version of the `mc_prefixes` cache stage (2: TD candidates are the next tokens, not the last's). */
+export const MC_PREFIXES_VERSION = 2;
 /** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces). */
 export const RL_RUN_VERSION = 1;
 
@@ -748,7 +749,7 @@ export class Stages {
     const art = await this.cache.getOrBuild(
       {
         stage: "mc_prefixes",
-        version: 1,
+        version: MC_PREFIXES_VERSION,
         config: { sizes, seed },
         inputs: { sft: sft.key, data: data.artifact.key },
       },
@@ -856,27 +857,25 @@ async function continuations(
 }
 
 /**
- * The `k` most likely ids of the distribution at the LAST position of `ids`, token-aligned:
- * `log pi(. | ids[< L-1])`, the distribution `ids[L-1]` was drawn from (not the one after the
- * whole of `ids`). Kept as written for experiment 09's cached `mc_prefixes` (its numbers are
- * recorded); lib/model's `nextTokenTopK` is next-aligned and ranks with `tf.topk` over a
- * separately computed log-softmax, so it is not a bit-identical replacement.
+ * The `k` most likely next tokens after the whole of `ids`, most likely first: the top of
+ * `log pi(. | ids)` (next-aligned, lib/model/logprobs.ts `nextTokenTopK`), i.e. the candidate
+ * continuations y' of the paper's Sec. 4.3.3 TD analysis. (Until mc_prefixes version 2 this read
+ * the distribution `ids[L-1]` was drawn from, one position too early.)
+ *
+ * @example
+ * ```ts ignore
+ * const top5 = await nextTokenCandidates(model, [...prompt, ...response.slice(0, cut)], 5);
+ * ```
  */
-async function lastPositionTopK(model: TinyLM, ids: number[], k: number): Promise<number[]> {
-  const V = model.config.vocab;
-  const logp = tf.tidy(() => {
-    const tokens = tf.tensor2d([ids], [1, ids.length], "int32");
-    const cands = tf.tensor3d([ids.map(() => [...Array(V).keys()])].flat(1).flat(), [
-      1,
-      ids.length,
-      V,
-    ], "int32");
-    const { candidateLogp } = candidateLogprobs(model, tokens, { candidates: cands });
-    return candidateLogp.slice([0, ids.length - 1, 0], [1, 1, V]).reshape([V]);
-  });
-  const p = Array.from(await logp.data());
-  logp.dispose();
-  return [...p.keys()].sort((a, b) => p[b]! - p[a]!).slice(0, k);
+export async function nextTokenCandidates(
+  model: TinyLM,
+  ids: readonly number[],
+  k: number,
+): Promise<number[]> {
+  if (ids.length === 0) throw new RangeError("Invalid ids: expected at least one token");
+  const top = await nextTokenTopK(model, [ids], { k });
+  const last = ids.length - 1;
+  return Array.from(top.ids.subarray(last * k, (last + 1) * k));
 }
 
 /** The Monte-Carlo study itself ({@linkcode Stages.mcPrefixes}), on a loaded SFT policy. */
@@ -915,7 +914,7 @@ async function monteCarloPrefixes(
     const prompt = data.rollouts[data.raw.indexOf(r)]!.prompt as number[];
     const cut = Math.floor(rng.next() * Math.max(1, r.tokens.length - 1));
     const ids = [...prompt, ...r.tokens.slice(0, cut)];
-    for (const token of await lastPositionTopK(model, ids, sizes.topK)) {
+    for (const token of await nextTokenCandidates(model, ids, sizes.topK)) {
       const [outcome] = await continuations(model, [[...ids, token]], {
         rng,
         problem: r.problem,
