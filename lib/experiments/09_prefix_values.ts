@@ -157,6 +157,7 @@ async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promi
         "td/n": outcomes.length,
       },
       series: { "calib/probs": probs, "calib/success": success },
+      models: { rm: rm.artifact.file("model.safetensors") },
     };
   } finally {
     disposePair(rm.pair);
