@@ -340,8 +340,10 @@ export async function leaveUnitFiles(
     try {
       await Deno.stat(target);
     } catch {
-      await Deno.writeFile(`${target}.tmp`, bytes);
-      await Deno.rename(`${target}.tmp`, target);
+      // a unique temporary name: `--jobs` children share the results dir
+      const tmp = `${target}.${crypto.randomUUID()}.tmp`;
+      await Deno.writeFile(tmp, bytes);
+      await Deno.rename(tmp, target);
     }
     index[role] = { file: relative(unitDir, target), sha256 };
   }
