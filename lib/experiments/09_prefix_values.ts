@@ -1,8 +1,11 @@
 /**
- * 09 · Are the RMs' prefix values meaningful? (a) calibration: sigma(v̄_t) at step boundaries of
- * SFT rollouts against the Monte-Carlo probability of eventual success from that prefix
- * (reliability diagram, ECE); (b) credit: AUC of per-step scores separating the first wrong step
- * from right steps on the ProcessBench analogue; (c) the paper's Sec. 4.3.3 TD analysis: at random
+ * 09 · Are the RMs' prefix values meaningful? (a) calibration: each RM's natural success
+ * probability at step boundaries of SFT rollouts (IPVRM `sigma(v̄_t)`, also with margin 0; DPO-RM
+ * and Implicit PRM `sigma(β Σ_{s≤t} ℓ_s)`) against the Monte-Carlo probability of eventual
+ * success from that prefix: Brier score, log loss, AUC, ECE and reliability diagrams
+ * (statistics.md "Calibration of prefix values"); (b) credit: AUC of per-step scores separating
+ * the first wrong step from right steps on the ProcessBench analogue, beside the SFT policy's
+ * log-prob scorer and the random scorer (0.5); (c) the paper's Sec. 4.3.3 TD analysis: at random
  * truncation points, the policy's top-5 next tokens, one MC rollout each; AUC of |V(s ⊕ y')| for
  * final correctness and the Pearson correlation of the one-step TD with the outcome.
  *
@@ -12,7 +15,7 @@
  * @module
  */
 import { reliabilityBins, reliabilityDiagram } from "../report/figures.ts";
-import { auc, pearson } from "../report/stats.ts";
+import { auc, brierScore, logLoss, mean, pearson } from "../report/stats.ts";
 import type { PipelinePreset } from "../vocabulary.ts";
 import type { McSizes } from "../pipeline/stages.ts";
 // Beyond Pipeline/Report/Run (architecture.md): 09's question is what the RMs' per-token
@@ -44,42 +47,87 @@ export const MC_SIZES: Readonly<Record<PipelinePreset, McSizes>> = {
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
+/**
+ * 09's arms: the three RMs of 01, plus IPVRM with margin 0 (the same RM as 06's `m0` arm): a
+ * margin-trained IPVRM pushes `v̄_t` past +-m, so it is overconfident by construction; m = 0 shows
+ * how much of its calibration is the margin (statistics.md "Calibration of prefix values").
+ */
+export const ARMS: readonly ArmSpec<RMConfig>[] = [
+  ...RM_ARMS,
+  {
+    name: "ipvrm_m0",
+    label: "IPVRM m=0",
+    overrides: [{
+      set: { ipvrm: { margin: 0 } },
+      reason:
+        "statistics.md: an IPVRM arm with margin 0 beside m = 5 (the margin makes sigma(v̄_t) overconfident by construction)",
+    }],
+  },
+];
+
+/**
+ * The natural success logit of an RM at the prefix ending after response token `t` (0-based):
+ * IPVRM `v̄_t` (the mean prefix value, Sec. 3), Implicit PRM and DPO-RM `β Σ_{s≤t} ℓ_s` (the
+ * cumulative implicit Q of the PRIME paper, not divided by t). `sigma` of it is the probability.
+ */
+export function naturalLogit(
+  kind: RMConfig["kind"],
+  s: { values: ArrayLike<number>; meanValues: ArrayLike<number> },
+  t: number,
+): number {
+  return (kind === "ipvrm" ? s.meanValues[t] : s.values[t]) ?? 0;
+}
+
+/** The random scorer's step-credit AUC: 0.5 in expectation, whatever the rows. */
+const RANDOM_AUC = 0.5;
+
+/** Step-credit AUC of per-step scores (a low score flags the first wrong step). */
+function creditAuc(
+  rows: readonly { label: number; stepEnds: readonly number[] }[],
+  perToken: readonly ArrayLike<number>[],
+): number {
+  const creditScores: number[] = [], wrong: number[] = [];
+  rows.forEach((row, i) => {
+    const s = stepScores(Array.from(perToken[i]!), { stepEnds: row.stepEnds, mode: "process" });
+    s.forEach((v, j) => {
+      if (row.label >= 0 && j > row.label) return; // after the first error: no ground truth of "right"
+      creditScores.push(-v); // a low step score flags a wrong step
+      wrong.push(j === row.label ? 1 : 0);
+    });
+  });
+  return auc(creditScores, wrong);
+}
+
 async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> {
   const mc = await stages.mcPrefixes(seed, MC_SIZES[stages.preset]);
   const pb = await stages.processBench();
   const rm = await stages.rewardModel(overridesObject(arm.overrides), seed);
   try {
     const beta = rm.config.beta;
-    // (a) calibration
+    // (a) calibration of the natural success probability against Monte-Carlo success. Each
+    // prefix contributes its M rollouts' binary outcomes (round(success * M) ones), all at that
+    // prefix's predicted probability, so Brier, log loss, AUC and ECE all read binary outcomes.
     const scored = await scoreSequences(
       rm.pair,
       mc.prefixes.map((p) => ({ prompt: p.prompt, response: p.response })),
       { beta },
     );
-    // reliabilityBins takes binary outcomes: each prefix contributes its M rollouts' outcomes
-    // (round(success * M) ones), all at that prefix's predicted probability.
     const m = MC_SIZES[stages.preset].rollouts;
-    const probs: number[] = [], success: number[] = [];
+    const logits: number[] = [], probs: number[] = [], success: number[] = [];
     mc.prefixes.forEach((p, i) => {
-      const q = sigmoid(scored[i]!.meanValues[p.cut - 1] ?? 0);
+      const z = naturalLogit(rm.config.kind, scored[i]!, p.cut - 1);
       const ones = Math.round(p.success * m);
-      for (let k = 0; k < m; k++) probs.push(q), success.push(k < ones ? 1 : 0);
+      for (let k = 0; k < m; k++) {
+        logits.push(z), probs.push(sigmoid(z)), success.push(k < ones ? 1 : 0);
+      }
     });
     const ece = probs.length > 0 ? reliabilityBins(probs, success).ece : NaN;
-    // (b) credit: the first wrong step (label) vs right steps (before it, or every step of a correct row)
+    // (b) credit: the first wrong step (label) vs right steps (before it, or every step of a
+    // correct row), for the RM and for its baselines on the same rows: the SFT policy's own
+    // log-probs (step sums of log pi_sft) and the random scorer (AUC 0.5).
     const pbScored = await scoreSequences(rm.pair, pb.rows, { beta });
-    const creditScores: number[] = [], wrong: number[] = [];
-    pb.rows.forEach((row, i) => {
-      const s = stepScores(Array.from(pbScored[i]!.logratio), {
-        stepEnds: row.stepEnds,
-        mode: "process",
-      });
-      s.forEach((v, j) => {
-        if (row.label >= 0 && j > row.label) return; // after the first error: no ground truth of "right"
-        creditScores.push(-v); // a low step score flags a wrong step
-        wrong.push(j === row.label ? 1 : 0);
-      });
-    });
+    const creditRm = creditAuc(pb.rows, pbScored.map((s) => s.logratio));
+    const creditSft = creditAuc(pb.rows, pbScored.map((s) => s.logpRef));
     // (c) TD analysis
     const tdScored = await scoreSequences(
       rm.pair,
@@ -91,30 +139,44 @@ async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promi
       vAfter[i]! - (s.values.length >= 2 ? s.values[s.values.length - 2]! : 0)
     );
     const outcomes = mc.branches.map((b) => b.outcome);
+    const none = probs.length === 0;
     return {
       metrics: {
+        "calib/brier": none ? NaN : brierScore(probs, success),
+        "calib/logloss": none ? NaN : logLoss(logits, success),
+        "calib/auc": auc(probs, success),
         "calib/ece": ece,
+        "calib/base_rate": none ? NaN : mean(success),
         "calib/n": probs.length,
-        "credit/auc": auc(creditScores, wrong),
+        "credit/auc": creditRm,
+        "credit/auc_sft_logprob": creditSft,
+        "credit/auc_vs_sft_logprob": creditRm - creditSft,
+        "credit/auc_vs_random": creditRm - RANDOM_AUC,
         "td/auc_abs_v": auc(vAfter.map(Math.abs), outcomes),
         "td/pearson": pearson(td, outcomes),
         "td/n": outcomes.length,
       },
       series: { "calib/probs": probs, "calib/success": success },
+      models: { rm: rm.artifact.file("model.safetensors") },
     };
   } finally {
     disposePair(rm.pair);
   }
 }
 
-/** Claims: IPVRM is better calibrated (lower ECE) and credits steps better (higher AUC) than each baseline. */
+/**
+ * Claims: IPVRM's natural success probability is better calibrated than each baseline's
+ * (lower Brier score: a proper scoring rule, so a constant base-rate forecast does not win as it
+ * can under ECE) and IPVRM credits the wrong step better (higher AUC). No paper numbers: the
+ * paper reads sigma(v̄_t) as a success probability (Sec. 3).
+ */
 export const CLAIMS: Claim[] = (["dpo", "implicit_prm"] as const).flatMap((c) => {
   const label = c === "dpo" ? "DPO-RM" : "Implicit PRM";
   return [
     {
-      id: `ece_ipvrm_vs_${c}`,
-      metric: "calib/ece",
-      metricLabel: "ECE of sigma(v̄_t) vs MC success (%)",
+      id: `brier_ipvrm_vs_${c}`,
+      metric: "calib/brier",
+      metricLabel: "Brier score of the natural success probability vs MC success (x100)",
       treatment: { arm: "ipvrm", label: "IPVRM" },
       control: { arm: c, label },
       direction: "lower" as const,
@@ -130,26 +192,80 @@ export const CLAIMS: Claim[] = (["dpo", "implicit_prm"] as const).flatMap((c) =>
   ];
 });
 
-const EXTRA: ExtraRow[] = RM_ARMS.flatMap((a) => [
+/**
+ * Per-arm rows: the three calibration scores beside ECE (never ECE alone), the step-credit
+ * baselines (the SFT policy's log-prob scorer, and `RM - policy log-prob` / `RM - random` on
+ * the same rows: these two are baseline rows), and the TD analysis beside the paper's prose.
+ */
+export const EXTRA: ExtraRow[] = [
+  ...ARMS.flatMap((a) => [
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "calib/brier",
+      metricLabel: "Brier score of the natural success probability vs MC success (x100)",
+    },
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "calib/logloss",
+      metricLabel: "log loss (nats) of the natural success probability vs MC success",
+      scale: 1,
+    },
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "calib/auc",
+      metricLabel: "AUC of the natural success probability for MC success (%)",
+    },
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "calib/ece",
+      metricLabel: "ECE of the natural success probability vs MC success (%)",
+    },
+  ]),
+  ...ARMS.flatMap((a) => [
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "credit/auc_vs_sft_logprob",
+      metricLabel: "step-credit AUC: RM - policy log-prob (points)",
+    },
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "credit/auc_vs_random",
+      metricLabel: "step-credit AUC: RM - random (points; random = 50)",
+    },
+  ]),
   {
-    arm: a.name,
-    label: a.label,
-    metric: "td/auc_abs_v",
-    metricLabel: "TD analysis: AUC of |V(s ⊕ y')| (x100)",
-    paper: 64,
+    arm: "ipvrm",
+    label: "SFT policy log-prob",
+    metric: "credit/auc_sft_logprob",
+    metricLabel: "step-credit AUC of the policy log-prob scorer (%)",
   },
-  {
-    arm: a.name,
-    label: a.label,
-    metric: "td/pearson",
-    metricLabel: "TD analysis: Pearson(TD, outcome) (x100)",
-    paper: 2.26,
-  },
-]);
+  ...RM_ARMS.flatMap((a) => [
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "td/auc_abs_v",
+      metricLabel: "TD analysis: AUC of |V(s ⊕ y')| (x100)",
+      paper: 64,
+    },
+    {
+      arm: a.name,
+      label: a.label,
+      metric: "td/pearson",
+      metricLabel: "TD analysis: Pearson(TD, outcome) (x100)",
+      paper: 2.26,
+    },
+  ]),
+];
 
 function figures(records: UnitRecord[]): NamedFigure[] {
   const out: NamedFigure[] = [];
-  for (const a of RM_ARMS) {
+  for (const a of ARMS) {
     const rs = records.filter((r) => r.arm === a.name);
     const probs = rs.flatMap((r) => r.series?.["calib/probs"] ?? []);
     const labels = rs.flatMap((r) => r.series?.["calib/success"] ?? []);
@@ -157,7 +273,7 @@ function figures(records: UnitRecord[]): NamedFigure[] {
     out.push({
       name: `reliability_${a.name}`,
       spec: reliabilityDiagram({ probs, labels, name: a.label }, {
-        title: `${a.label}: sigma(v̄_t) vs Monte-Carlo success (all seeds)`,
+        title: `${a.label}: natural success probability vs Monte-Carlo success (all seeds)`,
       }),
     });
   }
@@ -176,7 +292,7 @@ export const experiment: Experiment<"rm"> = defineExperiment({
     tables: [],
   },
   grid: "rm",
-  arms: RM_ARMS,
+  arms: ARMS,
   caption:
     "Prefix values: calibration, step credit and the TD analysis (paper: AUC 0.64, Pearson 0.0226, Sec. 4.3.3)",
   unit,
@@ -185,7 +301,7 @@ export const experiment: Experiment<"rm"> = defineExperiment({
   figures,
   yTitle: "%",
   note:
-    "The calibration and credit claims have no paper number (the paper reads sigma(v̄_t) as a success probability, Sec. 3); the TD rows sit beside the paper's prose numbers (AUC 0.64, Pearson 0.0226, x100).",
+    "The calibration and credit claims have no paper number (the paper reads sigma(v̄_t) as a success probability, Sec. 3). Calibration reads each RM's natural success probability (IPVRM sigma(v̄_t), DPO-RM and Implicit PRM sigma(β Σ_{s≤t} ℓ_s)) with Brier score, log loss and AUC beside ECE; IPVRM m=0 shows what the margin does. The step-credit baselines are the SFT policy's log-prob scorer and the random scorer (AUC 50). The TD rows sit beside the paper's prose numbers (AUC 0.64, Pearson 0.0226, x100).",
 });
 
 /** Runs experiment 09. */

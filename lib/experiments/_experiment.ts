@@ -270,7 +270,16 @@ export function rmGrid(preset: ExperimentPreset, arms: readonly ArmSpec<RMConfig
   return {
     unit: async (arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promise<UnitOutput> => {
       const ev = await stages.rmEvaluation(overridesObject(arm.overrides), seed);
-      return { metrics: rmMetrics(ev), extra: { keys: ev.keys } };
+      return {
+        metrics: rmMetrics(ev),
+        extra: { keys: ev.keys },
+        ...(ev.files
+          ? {
+            files: { "pb_items.json.gz": ev.files.pbItems, "bon_items.json.gz": ev.files.bonItems },
+            ...(ev.files.rmWeights ? { models: { rm: ev.files.rmWeights } } : {}),
+          }
+          : {}),
+      };
     },
     config: (arm: ArmSpec<RMConfig>, seed: number, stages: Stages) => ({
       rm: stages.rmConfig(overridesObject(arm.overrides), seed) as unknown as Record<
@@ -366,9 +375,15 @@ export function rlGrid(preset: ExperimentPreset, arms: readonly ArmSpec<RLConfig
       stages: Stages,
     ): Promise<UnitOutput> => {
       const o = overridesObject(arm.overrides) as RLConfigInput;
-      return rlMetrics(
-        await stages.rlRun({ ...o, budget: { ...RL_BUDGETS.ablation[preset], ...o.budget } }, seed),
+      const run = await stages.rlRun(
+        { ...o, budget: { ...RL_BUDGETS.ablation[preset], ...o.budget } },
+        seed,
       );
+      return {
+        ...rlMetrics(run),
+        ...(run.avgItems ? { files: { "avg_items.json": { json: run.avgItems } } } : {}),
+        models: { policy: run.policyWeights },
+      };
     },
     config: (arm: ArmSpec<RLConfigInput>, seed: number) =>
       resolveRlArm(preset, overridesObject(arm.overrides), seed) as unknown as Record<

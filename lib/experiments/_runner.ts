@@ -18,6 +18,7 @@ import {
   saveResolvedConfig,
   writeParquet,
 } from "../run/results.ts";
+import { relative } from "node:path";
 import { formatRunId } from "../run/run_id.ts";
 import { formatDuration } from "../run/progress.ts";
 import {
@@ -70,6 +71,18 @@ export interface UnitOutput {
   series?: Series;
   /** Optional JSON extras (cache keys, sizes); kept in the JSONL only. */
   extra?: Record<string, unknown>;
+  /**
+   * Per-item records the unit leaves beside its record: file name in `<ablation>/<run id>/` ->
+   * a source path (copied there; e.g. `pb_items.json.gz`) or `{ json }` (written as JSON).
+   * Not part of the JSONL record.
+   */
+  files?: Record<string, string | { json: unknown }>;
+  /**
+   * Final weights of the unit's trained models: role (`rm`, `policy`) -> a `model.safetensors`
+   * path. Each is stored once per content as `<results root>/models/<sha256:16>.safetensors`
+   * (01's IPVRM is also 02's, 06's and 09's) and `<ablation>/<run id>/models.json` names it.
+   */
+  models?: Record<string, string>;
 }
 
 /** One JSONL record: a finished unit. */
@@ -238,6 +251,7 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
         const t = performance.now();
         const out = await runUnit(u.arm.name, u.seed);
         const seconds = (performance.now() - t) / 1000;
+        await leaveUnitFiles(`${root}/${u.id}`, `${resultsRoot(preset, options)}/models`, out);
         const record: UnitRecord = {
           unit: u.id,
           ablation,
@@ -284,6 +298,56 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
     resumed: units.filter((u) => doneSet.has(u.id)).map((u) => u.id),
     paths: { jsonl: jsonlPath, parquet: parquetPath },
   };
+}
+
+/**
+ * Copies a unit's per-item `files` into `unitDir` and its `models` into the content-addressed
+ * `modelsDir`, writing `unitDir/models.json` (`{ role: { file, sha256 } }`, `file` relative to
+ * `unitDir`). A missing model file is skipped with no entry (a cache entry evicted since).
+ */
+export async function leaveUnitFiles(
+  unitDir: string,
+  modelsDir: string,
+  out: Pick<UnitOutput, "files" | "models">,
+): Promise<void> {
+  const files = Object.entries(out.files ?? {});
+  const models = Object.entries(out.models ?? {});
+  if (files.length === 0 && models.length === 0) return;
+  await Deno.mkdir(unitDir, { recursive: true });
+  for (const [name, from] of files) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      throw new RangeError(
+        `Invalid files: expected a plain file name, got ${JSON.stringify(name)}`,
+      );
+    }
+    if (typeof from === "string") await Deno.copyFile(from, `${unitDir}/${name}`);
+    else await Deno.writeTextFile(`${unitDir}/${name}`, JSON.stringify(from.json) + "\n");
+  }
+  if (models.length === 0) return;
+  await Deno.mkdir(modelsDir, { recursive: true });
+  const index: Record<string, { file: string; sha256: string }> = {};
+  for (const [role, from] of models) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = await Deno.readFile(from);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw e;
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const target = `${modelsDir}/${sha256.slice(0, 16)}.safetensors`;
+    try {
+      await Deno.stat(target);
+    } catch {
+      // a unique temporary name: `--jobs` children share the results dir
+      const tmp = `${target}.${crypto.randomUUID()}.tmp`;
+      await Deno.writeFile(tmp, bytes);
+      await Deno.rename(tmp, target);
+    }
+    index[role] = { file: relative(unitDir, target), sha256 };
+  }
+  await Deno.writeTextFile(`${unitDir}/models.json`, JSON.stringify(index, null, 1) + "\n");
 }
 
 /** Parquet rows: the scalar part of each record (series and extras stay in the JSONL). */

@@ -16,10 +16,9 @@
  * seed.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackendFromArgs } from "../backend.ts";
 import { type TinyLM } from "../model/lm.ts";
-import { candidateLogprobs } from "../model/logprobs.ts";
+import { nextTokenTopK } from "../model/logprobs.ts";
 import { sample } from "../model/sample.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { dirname, join } from "node:path";
@@ -50,11 +49,13 @@ import {
   trainingKeyConfig,
 } from "../rm/config.ts";
 import {
+  type BonItems,
   type BonProblem,
   type BonReport,
-  evaluateBestOfN,
-  evaluateProcessBench,
+  evaluateBestOfNItems,
+  evaluateProcessBenchItems,
   type PbEvalRow,
+  type PbItems,
   type PbReport,
 } from "../rm/evaluate.ts";
 import { disposePair, loadRewardModelPair, type RewardModelPair } from "../rm/score.ts";
@@ -76,7 +77,7 @@ import {
 import { counterKey, CounterRng, Rng } from "../prng.ts";
 import { type Artifact, ArtifactCache, type StageSpec } from "../run/cache.ts";
 import type { DeepPartial } from "../run/config.ts";
-import { readJsonl } from "../run/results.ts";
+import { readJsonl, writeJsonGz } from "../run/results.ts";
 
 /** Code version of the policy stages (bump when their output changes for the same config). */
 export const POLICY_VERSION = 1;
@@ -291,10 +292,14 @@ export async function buildRmData(
 
 /** Version of the `rm` cache stage (bump when training changes for the same config). */
 export const RM_STAGE_VERSION = 1;
-/** Version of the `rm_eval` cache stage (bump when the evaluation changes). */
-export const RM_EVAL_VERSION = 1;
-/** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces). */
-export const RL_RUN_VERSION = 2;
+/** Version of the `rm_eval` cache stage (bump when the evaluation changes; 2: per-item files). */
+export const RM_EVAL_VERSION = 2;
+/** Version of the `mc_prefixes` cache stage (2: counter-based sampling; 3: also TD candidates are
+ * the next tokens, not the last's). */
+export const MC_PREFIXES_VERSION = 3;
+/** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces; 2:
+ * counter-based rollouts; 3: also final weights, per-problem counts). */
+export const RL_RUN_VERSION = 3;
 
 /**
  * The cache spec of a trained RM (stage `rm`): the resolved training config and the keys of the
@@ -377,6 +382,12 @@ export interface RmEvaluation {
   keys: { rm: string; processbench: string; bon: string };
   /** Per-epoch history of the RM's training. */
   history: unknown[];
+  /**
+   * The per-item records beside it (set when read back, not stored in `evaluation.json`):
+   * `pbItems` ({@linkcode PbItems}) and `bonItems` ({@linkcode BonItems}) as gzip JSON in the
+   * `rm_eval` entry, `rmWeights` the RM's `model.safetensors` in its `rm` entry (null if gone).
+   */
+  files?: { pbItems: string; bonItems: string; rmWeights: string | null };
 }
 
 /** The outcome of one RL run (cached as stage `rl_run`). */
@@ -387,6 +398,13 @@ export interface RlOutcome {
   train: Record<string, number>[];
   /** `kind: "eval"` records (step 0 = the SFT policy, then every `evalEvery` and the last step). */
   evals: Record<string, number>[];
+  /**
+   * Per-item record of the last evaluation: `k` and, per split, each problem's number of correct
+   * samples out of `k` (the split's problem order; `eval/correct/<split>`). Null without an eval.
+   */
+  avgItems: { step: number; k: number; correct: Record<string, number[]> } | null;
+  /** The final policy's `model.safetensors` in the `rl_run` entry (exchange layout). */
+  policyWeights: string;
 }
 
 /** The RM data of one seed as files hold it (pairs, rollouts, summary) and its artifact. */
@@ -600,11 +618,14 @@ export class Stages {
 
   /** The cache key of the RM of `config`, trained on the RM data of `config.seed` (not trained here). */
   async rmKey(config: ResolvedRMConfig): Promise<string> {
+    return await this.cache.key(await this.rmSpec(config));
+  }
+
+  /** The cache spec of the RM of `config` ({@linkcode rmStageSpec} with this run's input keys). */
+  async rmSpec(config: ResolvedRMConfig): Promise<ReturnType<typeof rmStageSpec>> {
     const sft = await this.policy();
     const data = await this.rmData(config.seed);
-    return await this.cache.key(
-      rmStageSpec(config, { sftKey: sft.key, dataKey: data.artifact.key }),
-    );
+    return rmStageSpec(config, { sftKey: sft.key, dataKey: data.artifact.key });
   }
 
   /** The trained RM (cached; trained on the RM data of `seed`). The caller disposes the pair. */
@@ -646,7 +667,8 @@ export class Stages {
     await this.rmData(seed); // built before the sets, as they always were
     const pb = await this.processBench();
     const bon = await this.bestOfN();
-    const rmKey = await this.rmKey(config);
+    const rmSpec = await this.rmSpec(config);
+    const rmKey = await this.cache.key(rmSpec);
     const bonN = this.pipeline().evalSets.bonN;
     const ns = [4, 16, 64].filter((n) => n <= bonN);
     const evalConfig = {
@@ -665,18 +687,26 @@ export class Stages {
       async (dir) => {
         const rm = await this.rewardModel(overrides, seed);
         try {
-          const pbRep = await evaluateProcessBench(rm.pair, pb.rows, {
-            beta: config.beta,
-            batchSize: config.train.scoreBatch,
-            seed,
-          });
-          const bonRep = await evaluateBestOfN(rm.pair, bon.problems, {
-            score: evalConfig.score as "sum" | "final_mean_value",
-            beta: config.beta,
-            ns: evalConfig.ns,
-            batchSize: config.train.scoreBatch,
-            seed,
-          });
+          const { report: pbRep, items: pbItems } = await evaluateProcessBenchItems(
+            rm.pair,
+            pb.rows,
+            {
+              beta: config.beta,
+              batchSize: config.train.scoreBatch,
+              seed,
+            },
+          );
+          const { report: bonRep, items: bonItems } = await evaluateBestOfNItems(
+            rm.pair,
+            bon.problems,
+            {
+              score: evalConfig.score as "sum" | "final_mean_value",
+              beta: config.beta,
+              ns: evalConfig.ns,
+              batchSize: config.train.scoreBatch,
+              seed,
+            },
+          );
           const out: RmEvaluation = {
             pb: pbRep,
             bon: bonRep,
@@ -684,13 +714,24 @@ export class Stages {
             history: rm.history,
           };
           await Deno.writeTextFile(`${dir}/evaluation.json`, JSON.stringify(out));
+          await writeJsonGz(`${dir}/pb_items.json.gz`, pbItems satisfies PbItems);
+          await writeJsonGz(`${dir}/bon_items.json.gz`, bonItems satisfies BonItems);
           return { pbRows: pbRep.rows };
         } finally {
           disposePair(rm.pair);
         }
       },
     );
-    return JSON.parse(await Deno.readTextFile(art.file("evaluation.json"))) as RmEvaluation;
+    const ev = JSON.parse(await Deno.readTextFile(art.file("evaluation.json"))) as RmEvaluation;
+    const rmArt = await this.cache.get(rmSpec);
+    return {
+      ...ev,
+      files: {
+        pbItems: art.file("pb_items.json.gz"),
+        bonItems: art.file("bon_items.json.gz"),
+        rmWeights: rmArt ? rmArt.file("model.safetensors") : null,
+      },
+    };
   }
 
   /**
@@ -750,7 +791,7 @@ export class Stages {
     const art = await this.cache.getOrBuild(
       {
         stage: "mc_prefixes",
-        version: 2,
+        version: MC_PREFIXES_VERSION,
         config: { sizes, seed },
         inputs: { sft: sft.key, data: data.artifact.key },
       },
@@ -808,6 +849,7 @@ export class Stages {
           write: this.#log,
         });
         await Deno.copyFile(`${work}/metrics.jsonl`, `${dir}/metrics.jsonl`);
+        await saveCheckpoint(dir, policy, { metadata: { rl: JSON.stringify(config) } });
         return { steps: config.budget.steps };
       } finally {
         policy.dispose();
@@ -821,10 +863,19 @@ export class Stages {
         string,
         number
       >;
+    const last = records.filter((r) => r.kind === "eval").at(-1);
+    const correct: Record<string, number[]> = {};
+    for (const [k, v] of Object.entries(last ?? {})) {
+      if (k.startsWith("eval/correct/") && Array.isArray(v)) {
+        correct[k.slice("eval/correct/".length)] = v as number[];
+      }
+    }
     return {
       config,
       train: records.filter((r) => r.kind === "train").map(nums),
       evals: records.filter((r) => r.kind === "eval").map(nums),
+      avgItems: last ? { step: Number(last.step), k: Number(last["eval/k"]), correct } : null,
+      policyWeights: art.file("model.safetensors"),
     };
   }
 }
@@ -861,27 +912,25 @@ async function continuations(
 }
 
 /**
- * The `k` most likely ids of the distribution at the LAST position of `ids`, token-aligned:
- * `log pi(. | ids[< L-1])`, the distribution `ids[L-1]` was drawn from (not the one after the
- * whole of `ids`). Kept as written for experiment 09's cached `mc_prefixes` (its numbers are
- * recorded); lib/model's `nextTokenTopK` is next-aligned and ranks with `tf.topk` over a
- * separately computed log-softmax, so it is not a bit-identical replacement.
+ * The `k` most likely next tokens after the whole of `ids`, most likely first: the top of
+ * `log pi(. | ids)` (next-aligned, lib/model/logprobs.ts `nextTokenTopK`), i.e. the candidate
+ * continuations y' of the paper's Sec. 4.3.3 TD analysis. (Until mc_prefixes version 2 this read
+ * the distribution `ids[L-1]` was drawn from, one position too early.)
+ *
+ * @example
+ * ```ts ignore
+ * const top5 = await nextTokenCandidates(model, [...prompt, ...response.slice(0, cut)], 5);
+ * ```
  */
-async function lastPositionTopK(model: TinyLM, ids: number[], k: number): Promise<number[]> {
-  const V = model.config.vocab;
-  const logp = tf.tidy(() => {
-    const tokens = tf.tensor2d([ids], [1, ids.length], "int32");
-    const cands = tf.tensor3d([ids.map(() => [...Array(V).keys()])].flat(1).flat(), [
-      1,
-      ids.length,
-      V,
-    ], "int32");
-    const { candidateLogp } = candidateLogprobs(model, tokens, { candidates: cands });
-    return candidateLogp.slice([0, ids.length - 1, 0], [1, 1, V]).reshape([V]);
-  });
-  const p = Array.from(await logp.data());
-  logp.dispose();
-  return [...p.keys()].sort((a, b) => p[b]! - p[a]!).slice(0, k);
+export async function nextTokenCandidates(
+  model: TinyLM,
+  ids: readonly number[],
+  k: number,
+): Promise<number[]> {
+  if (ids.length === 0) throw new RangeError("Invalid ids: expected at least one token");
+  const top = await nextTokenTopK(model, [ids], { k });
+  const last = ids.length - 1;
+  return Array.from(top.ids.subarray(last * k, (last + 1) * k));
 }
 
 /** The Monte-Carlo study itself ({@linkcode Stages.mcPrefixes}), on a loaded SFT policy. */
@@ -922,7 +971,7 @@ async function monteCarloPrefixes(
     const prompt = data.rollouts[data.raw.indexOf(r)]!.prompt as number[];
     const cut = Math.floor(rng.next() * Math.max(1, r.tokens.length - 1));
     const ids = [...prompt, ...r.tokens.slice(0, cut)];
-    for (const token of await lastPositionTopK(model, ids, sizes.topK)) {
+    for (const token of await nextTokenCandidates(model, ids, sizes.topK)) {
       const [outcome] = await continuations(model, [[...ids, token]], {
         rng: draws,
         key: counterKey(`td/${i}/${token}`),

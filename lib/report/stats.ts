@@ -8,8 +8,12 @@
  * written through the regularized incomplete beta function, so it is valid for any
  * df > 0, including the fractional df of Welch's interval.
  *
+ * Item-level statistics beside them: AUC, Pearson, the Brier score and log loss of a
+ * probability forecast, and a seeded percentile bootstrap over items (problems, rows).
+ *
  * @module
  */
+import { Rng } from "../prng.ts";
 
 /** One arm (or one difference) summarised over seeds. */
 export interface Summary {
@@ -875,4 +879,152 @@ export function sig3(x: number | null | undefined): string {
   if (Math.abs(x) >= 1000) return Math.round(x).toString();
   if (x === 0) return "0";
   return Number(x.toPrecision(3)).toString();
+}
+
+function checkOutcomes(name: string, xs: readonly number[], ys: readonly number[]): void {
+  if (xs.length !== ys.length) {
+    throw new RangeError(
+      `Invalid ${name}: expected as many outcomes as predictions, got ${ys.length} and ${xs.length}`,
+    );
+  }
+  ys.forEach((y, i) => {
+    if (!(y >= 0 && y <= 1)) {
+      throw new RangeError(`Invalid outcomes[${i}]: expected a number in [0, 1], got ${y}`);
+    }
+  });
+}
+
+/**
+ * Brier score `mean_i (p_i - y_i)^2` of predicted probabilities `probs` against outcomes
+ * `outcomes` in [0, 1] (binary outcomes, or Monte-Carlo success rates); lower is better, 0 is a
+ * perfect forecast and a constant 0.5 scores 0.25. NaN on empty input.
+ *
+ * @example
+ * ```ts
+ * import { brierScore } from "./stats.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * // (0.9-1)^2 + (0.2-0)^2 + (0.5-1)^2 = 0.01 + 0.04 + 0.25 = 0.30, / 3 = 0.1
+ * assertAlmostEquals(brierScore([0.9, 0.2, 0.5], [1, 0, 1]), 0.1, 1e-12);
+ * assertEquals(brierScore([0.5, 0.5], [0, 1]), 0.25);
+ * assertEquals(brierScore([], []), NaN);
+ * ```
+ */
+export function brierScore(probs: readonly number[], outcomes: readonly number[]): number {
+  checkOutcomes("probs", probs, outcomes);
+  if (probs.length === 0) return NaN;
+  let s = 0;
+  probs.forEach((p, i) => {
+    if (!(p >= 0 && p <= 1)) {
+      throw new RangeError(`Invalid probs[${i}]: expected a number in [0, 1], got ${p}`);
+    }
+    s += (p - outcomes[i]!) ** 2;
+  });
+  return s / probs.length;
+}
+
+/** `log(1 + e^x)` without overflow. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/**
+ * Log loss (cross-entropy, nats) of the probabilities `sigma(z_i)` given as logits `logits`
+ * against outcomes `outcomes` in [0, 1]:
+ * `mean_i [ y_i softplus(-z_i) + (1 - y_i) softplus(z_i) ]` = `-mean_i [y log p + (1-y) log(1-p)]`,
+ * computed in softplus form so a saturated logit (a margin-trained IPVRM's `v̄_t = 30`) gives a
+ * large finite loss, never `log 0`. Lower is better; a constant `p = 0.5` scores `ln 2`. NaN on
+ * empty input.
+ *
+ * @example
+ * ```ts
+ * import { logLoss } from "./stats.ts";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ * // z = 0 (p = 0.5): ln 2 = 0.693147 whatever the outcome
+ * assertAlmostEquals(logLoss([0, 0], [0, 1]), Math.LN2, 1e-12);
+ * // z = ln 3 (p = 0.75), y = 1: -ln 0.75 = 0.287682; y = 0: -ln 0.25 = 1.386294; mean 0.836988
+ * assertAlmostEquals(logLoss([Math.log(3), Math.log(3)], [1, 0]), 0.836988, 1e-6);
+ * // a saturated wrong forecast stays finite: z = 40, y = 0 -> softplus(40) = 40
+ * assertAlmostEquals(logLoss([40], [0]), 40, 1e-12);
+ * assertEquals(logLoss([], []), NaN);
+ * ```
+ */
+export function logLoss(logits: readonly number[], outcomes: readonly number[]): number {
+  checkOutcomes("logits", logits, outcomes);
+  if (logits.length === 0) return NaN;
+  let s = 0;
+  logits.forEach((z, i) => {
+    if (Number.isNaN(z)) throw new RangeError(`Invalid logits[${i}]: expected a number, got NaN`);
+    const y = outcomes[i]!;
+    s += y * softplus(-z) + (1 - y) * softplus(z);
+  });
+  return s / logits.length;
+}
+
+/** Options of {@linkcode bootstrapInterval}. */
+export interface BootstrapOptions {
+  /** Resamples (default 1000). */
+  resamples?: number;
+  /** Seed of the resampling (default 0: the same interval on every rerun). */
+  seed?: number;
+  /** Two-sided level (default 0.95). */
+  level?: number;
+}
+
+/**
+ * Percentile bootstrap over `n` items: `statistic(idx)` is evaluated on `resamples` index lists
+ * drawn with replacement from `0..n-1` (seeded), and the interval is the `(1-level)/2` and
+ * `(1+level)/2` empirical quantiles (linear interpolation) of the finite results; `estimate` is
+ * the statistic on every item once. NaN bounds when `n = 0` or no resample is finite.
+ *
+ * @example
+ * ```ts
+ * import { bootstrapInterval } from "./stats.ts";
+ * import { assert, assertEquals } from "@std/assert";
+ * const xs = [0, 1, 1, 0, 1, 1, 1, 0, 1, 1];
+ * const meanOf = (idx: readonly number[]) => idx.reduce((s, i) => s + xs[i]!, 0) / idx.length;
+ * const b = bootstrapInterval(xs.length, meanOf, { seed: 1 });
+ * assertEquals(b.estimate, 0.7);
+ * assert(b.ciLow < 0.7 && 0.7 < b.ciHigh && b.ciLow >= 0 && b.ciHigh <= 1);
+ * assertEquals(bootstrapInterval(xs.length, meanOf, { seed: 1 }), b); // seeded: reproducible
+ * assertEquals(bootstrapInterval(3, () => 2).ciLow, 2); // a constant statistic: zero width
+ * ```
+ */
+export function bootstrapInterval(
+  n: number,
+  statistic: (idx: readonly number[]) => number,
+  options: BootstrapOptions = {},
+): { estimate: number; ciLow: number; ciHigh: number; resamples: number } {
+  const resamples = options.resamples ?? 1000;
+  const level = options.level ?? 0.95;
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`Invalid n: expected an integer >= 0, got ${n}`);
+  }
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new RangeError(`Invalid resamples: expected an integer >= 1, got ${resamples}`);
+  }
+  if (!(level > 0 && level < 1)) {
+    throw new RangeError(`Invalid level: expected a number in (0, 1), got ${level}`);
+  }
+  if (n === 0) return { estimate: NaN, ciLow: NaN, ciHigh: NaN, resamples };
+  const all = Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(options.seed ?? 0).fork("bootstrap");
+  const stats: number[] = [];
+  const idx = new Array<number>(n);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) idx[i] = Math.min(n - 1, Math.floor(rng.next() * n));
+    const s = statistic(idx);
+    if (Number.isFinite(s)) stats.push(s);
+  }
+  stats.sort((a, b) => a - b);
+  const q = (p: number) => {
+    if (stats.length === 0) return NaN;
+    const h = (stats.length - 1) * p, lo = Math.floor(h);
+    return stats[lo]! + (h - lo) * ((stats[Math.min(lo + 1, stats.length - 1)] ?? 0) - stats[lo]!);
+  };
+  return {
+    estimate: statistic(all),
+    ciLow: q((1 - level) / 2),
+    ciHigh: q((1 + level) / 2),
+    resamples,
+  };
 }

@@ -42,7 +42,8 @@ export function policyEvalSets(
 
 /** avg@k / pass@k per split and their means. */
 export interface AvgAtKResult {
-  perSet: Record<string, { avg: number; pass: number }>;
+  /** Per split: avg@k, pass@k and each problem's number of correct samples out of k (set order). */
+  perSet: Record<string, { avg: number; pass: number; correct: number[] }>;
   mean: { avg: number; pass: number };
 }
 
@@ -75,7 +76,7 @@ export async function evaluateAvgAtK(
     });
     const roll = verifyRollouts(samples, options.task);
     const rows = s.problems.map((_, p) => roll.labels.slice(p * options.k, (p + 1) * options.k));
-    perSet[s.name] = avgAtK(rows);
+    perSet[s.name] = { ...avgAtK(rows), correct: rows.map((r) => r.reduce((a, b) => a + b, 0)) };
   }
   const vals = Object.values(perSet);
   return {

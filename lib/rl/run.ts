@@ -151,6 +151,7 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
       for (const [name, r] of Object.entries(lastEval.perSet)) {
         rec[`eval/avg/${name}`] = r.avg;
         rec[`eval/pass/${name}`] = r.pass;
+        rec[`eval/correct/${name}`] = r.correct; // per problem, out of eval/k (per-item record)
       }
       rec["eval/avg/mean"] = lastEval.mean.avg;
       rec["eval/pass/mean"] = lastEval.mean.pass;

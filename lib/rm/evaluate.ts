@@ -177,6 +177,21 @@ export interface PbReport {
 }
 
 /**
+ * Per-row step scores of a ProcessBench-analogue evaluation (the per-item record of
+ * statistics.md): row ids, buckets and labels, and per scorer one array of step scores per row.
+ * `rm_prefix` is the running sum of `rm_process`, so it is not stored; `random` is regenerated
+ * from the seed ({@linkcode randomStepScores}). Re-running {@linkcode processBenchTable} on these
+ * scores gives the report's F1 tables.
+ */
+export interface PbItems {
+  ids: string[];
+  buckets: string[];
+  labels: number[];
+  /** Step scores per row: process-level step sums of `ℓ` and of `log π_sft`. */
+  scores: { rm_process: number[][]; sft_logprob: number[][] };
+}
+
+/**
  * Scores the rows with the RM (process-level and prefix-based step sums of ℓ) and the SFT
  * reference (process-level step sums of `log π_sft`), adds the seeded random baseline, and
  * builds every F1 table.
@@ -186,6 +201,15 @@ export async function evaluateProcessBench(
   rows: readonly PbEvalRow[],
   options: EvaluatePbOptions,
 ): Promise<PbReport> {
+  return (await evaluateProcessBenchItems(pair, rows, options)).report;
+}
+
+/** {@linkcode evaluateProcessBench}, also returning the per-row step scores ({@linkcode PbItems}). */
+export async function evaluateProcessBenchItems(
+  pair: RewardModelPair,
+  rows: readonly PbEvalRow[],
+  options: EvaluatePbOptions,
+): Promise<{ report: PbReport; items: PbItems }> {
   if (!Array.isArray(rows) || rows.length === 0) {
     throw new RangeError("Invalid rows: expected a non-empty array of ProcessBench-analogue rows");
   }
@@ -203,14 +227,23 @@ export async function evaluateProcessBench(
     });
   const lr = scored.map((s) => s.logratio), ref = scored.map((s) => s.logpRef);
   const table = (s: number[][]) => processBenchTable(rows, s, options);
+  const rmProcess = steps(lr, "process"), sftLogprob = steps(ref, "process");
   return {
-    rows: rows.length,
-    buckets: bucketsOf(rows),
-    scorers: {
-      rm_process: table(steps(lr, "process")),
-      rm_prefix: table(steps(lr, "prefix")),
-      sft_logprob: table(steps(ref, "process")),
-      random: table(randomStepScores(rows, { seed: options.seed })),
+    report: {
+      rows: rows.length,
+      buckets: bucketsOf(rows),
+      scorers: {
+        rm_process: table(rmProcess),
+        rm_prefix: table(steps(lr, "prefix")),
+        sft_logprob: table(sftLogprob),
+        random: table(randomStepScores(rows, { seed: options.seed })),
+      },
+    },
+    items: {
+      ids: rows.map((r) => String(r.id)),
+      buckets: rows.map((r) => r.bucket),
+      labels: rows.map((r) => r.label),
+      scores: { rm_process: rmProcess, sft_logprob: sftLogprob },
     },
   };
 }
@@ -338,6 +371,84 @@ export interface EvaluateBonOptions {
 }
 
 /**
+ * Per-problem best-of-N picks (the per-item record of statistics.md): problem keys and splits,
+ * each sample's verifier outcome (one `"0"`/`"1"` string per problem, sample order), and per
+ * score picker and N the index of the pick among the first N samples (ties to the lowest index,
+ * as {@linkcode bonTable}); majority vote and pass@N as 0/1 per problem and N.
+ */
+export interface BonItems {
+  keys: string[];
+  splits: string[];
+  ns: number[];
+  correct: string[];
+  picks: Partial<Record<Exclude<BonPicker, "majority" | "pass">, Record<string, number[]>>>;
+  majority: Record<string, number[]>;
+  pass: Record<string, number[]>;
+}
+
+/** The index of the highest score among the first `n` (ties to the lowest index). */
+function pickOfFirst(row: readonly number[], n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/**
+ * {@linkcode BonItems} of score pickers on `problems` (the picks {@linkcode bonTable} scores).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { bonItems } from "./evaluate.ts";
+ * const problems = [{ key: "a", split: "s", samples: [
+ *   { prompt: [1], response: [3], correct: 0 as const, answer: 3 },
+ *   { prompt: [1], response: [4], correct: 1 as const, answer: 4 }] }];
+ * const it = bonItems(problems, { pickers: { rm: [[0.9, 0.9]], random: [[0.1, 0.8]] }, ns: [1, 2] });
+ * assertEquals(it.picks, { rm: { "1": [0], "2": [0] }, random: { "1": [0], "2": [1] } });
+ * assertEquals(it.correct, ["01"]);
+ * assertEquals(it.pass, { "1": [0], "2": [1] });
+ * ```
+ */
+export function bonItems(
+  problems: readonly BonProblem[],
+  options: {
+    pickers: Partial<
+      Record<Exclude<BonPicker, "majority" | "pass">, readonly (readonly number[])[]>
+    >;
+    ns: readonly number[];
+  },
+): BonItems {
+  const ns = [...options.ns];
+  const picks: BonItems["picks"] = {};
+  for (const [name, sc] of Object.entries(options.pickers)) {
+    if (!sc) continue;
+    picks[name as keyof BonItems["picks"]] = Object.fromEntries(
+      ns.map((n) => [String(n), sc.map((row) => pickOfFirst(row, n))]),
+    );
+  }
+  const majority: Record<string, number[]> = {}, pass: Record<string, number[]> = {};
+  for (const n of ns) {
+    majority[String(n)] = [];
+    pass[String(n)] = [];
+    for (const p of problems) {
+      const correct = [p.samples.map((s) => s.correct)];
+      const r = bonReferences([p.samples.map((s) => s.answer)], { correct, ns: [n] });
+      majority[String(n)]!.push(r.majority[String(n)]!);
+      pass[String(n)]!.push(r.pass[String(n)]!);
+    }
+  }
+  return {
+    keys: problems.map((p) => p.key),
+    splits: problems.map((p) => p.split),
+    ns,
+    correct: problems.map((p) => p.samples.map((s) => s.correct).join("")),
+    picks,
+    majority,
+    pass,
+  };
+}
+
+/**
  * Scores every sample with the RM and the SFT reference, then builds {@linkcode bonTable} with
  * pickers `rm` (the kind's sequence score), `rm_min` (min of process-level step scores, when
  * samples carry step ends), `sft_logprob` (`Σ log π_sft`), `random` (seeded), and the
@@ -348,6 +459,15 @@ export async function evaluateBestOfN(
   problems: readonly BonProblem[],
   options: EvaluateBonOptions,
 ): Promise<BonReport> {
+  return (await evaluateBestOfNItems(pair, problems, options)).report;
+}
+
+/** {@linkcode evaluateBestOfN}, also returning the per-problem picks ({@linkcode BonItems}). */
+export async function evaluateBestOfNItems(
+  pair: RewardModelPair,
+  problems: readonly BonProblem[],
+  options: EvaluateBonOptions,
+): Promise<{ report: BonReport; items: BonItems }> {
   const flat = problems.flatMap((p) => p.samples);
   // An empty response (nothing sampled before the context ran out) has no token to score:
   // it gets NEVER_PICK under every score picker.
@@ -388,8 +508,7 @@ export async function evaluateBestOfN(
     }
     off += p.samples.length;
   }
-  return bonTable(problems, {
-    pickers: { rm, ...(haveSteps ? { rm_min: rmMin } : {}), sft_logprob: sft, random: rand },
-    ns: options.ns,
-  });
+  const pickers = { rm, ...(haveSteps ? { rm_min: rmMin } : {}), sft_logprob: sft, random: rand };
+  const report = bonTable(problems, { pickers, ns: options.ns });
+  return { report, items: bonItems(problems, { pickers, ns: report.ns }) };
 }

@@ -529,3 +529,33 @@ export async function saveResolvedConfig(
   await writeTextAtomic(path, JSON.stringify(JSON.parse(canonical), null, 2) + "\n");
   return { path, hash };
 }
+
+/**
+ * Writes `value` as gzip-compressed JSON (the per-item records under `results/<preset>/`:
+ * numbers as JSON writes them, so a float32 score reads back bit-exact), creating the parent
+ * directory.
+ *
+ * @example
+ * ```ts
+ * import { readJsonGz, writeJsonGz } from "./results.ts";
+ * import { assertEquals } from "@std/assert";
+ * const path = `${await Deno.makeTempDir()}/a/x.json.gz`;
+ * await writeJsonGz(path, { scores: [[0.5, -1.25]], ids: ["r0"] });
+ * assertEquals(await readJsonGz(path), { scores: [[0.5, -1.25]], ids: ["r0"] });
+ * ```
+ */
+export async function writeJsonGz(path: string, value: unknown): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  const gz = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(path, gz);
+}
+
+/** Reads a file written by {@linkcode writeJsonGz}. */
+export async function readJsonGz<T = unknown>(path: string): Promise<T> {
+  const file = await Deno.open(path, { read: true });
+  const text = await new Response(file.readable.pipeThrough(new DecompressionStream("gzip")))
+    .text();
+  return JSON.parse(text) as T;
+}

@@ -86,3 +86,18 @@ Deno.test("shared arms resolve to the same config (cache reuse across experiment
   assertEquals(RM_ARMS.length, 3);
   assertEquals(RL_METHOD_ARMS.at(-1)!.name, "distrl");
 });
+
+Deno.test("09's natural success logit: IPVRM reads v̄_t, DPO-RM and Implicit PRM β Σ_{s≤t} ℓ_s (not / t)", () => {
+  // β = 0.5, ℓ = [2, 4]: V = [1, 3], v̄ = [1, 1.5]
+  const s = { values: [1, 3], meanValues: [1, 1.5] };
+  assertEquals(e09.naturalLogit("ipvrm", s, 1), 1.5);
+  assertEquals(e09.naturalLogit("dpo", s, 1), 3);
+  assertEquals(e09.naturalLogit("implicit_prm", s, 1), 3);
+  assertEquals(e09.ARMS.map((a) => a.name), ["dpo", "implicit_prm", "ipvrm", "ipvrm_m0"]);
+  // ECE is never the only calibration row: every arm has Brier and log loss rows
+  for (const a of e09.ARMS) {
+    for (const m of ["calib/brier", "calib/logloss", "calib/auc", "calib/ece"]) {
+      assertEquals(e09.EXTRA.filter((r) => r.arm === a.name && r.metric === m).length, 1, m);
+    }
+  }
+});

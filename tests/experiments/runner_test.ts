@@ -1,5 +1,11 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { metricOf, runGrid, seriesOf, type UnitOutput } from "../../lib/experiments/_runner.ts";
+import {
+  leaveUnitFiles,
+  metricOf,
+  runGrid,
+  seriesOf,
+  type UnitOutput,
+} from "../../lib/experiments/_runner.ts";
 
 const arms = ["a", "b"].map((name) => ({ name, config: (seed: number) => ({ name, seed }) }));
 
@@ -78,4 +84,27 @@ Deno.test("runGrid() rejects an unknown arm in only, naming the arms", async () 
     RangeError,
     "expected arms of t (a, b)",
   );
+});
+
+Deno.test("leaveUnitFiles() copies per-item files and stores each model once per content", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${root}/src.json.gz`, "items");
+  await Deno.writeTextFile(`${root}/w.safetensors`, "weights-a");
+  for (const u of ["01_x__a__s1", "02_y__b__s1"]) {
+    await leaveUnitFiles(`${root}/res/${u.slice(0, 4)}/${u}`, `${root}/res/models`, {
+      files: { "pb_items.json.gz": `${root}/src.json.gz`, "avg_items.json": { json: { k: 2 } } },
+      models: { rm: `${root}/w.safetensors`, gone: `${root}/missing.safetensors` },
+    });
+  }
+  const unit = `${root}/res/01_x/01_x__a__s1`;
+  assertEquals(await Deno.readTextFile(`${unit}/pb_items.json.gz`), "items");
+  assertEquals(JSON.parse(await Deno.readTextFile(`${unit}/avg_items.json`)), { k: 2 });
+  const index = JSON.parse(await Deno.readTextFile(`${unit}/models.json`));
+  assertEquals(Object.keys(index), ["rm"]); // a missing source is skipped
+  assertEquals(index.rm.file, `../../models/${index.rm.sha256.slice(0, 16)}.safetensors`);
+  assertEquals(await Deno.readTextFile(`${unit}/${index.rm.file}`), "weights-a");
+  const stored = [];
+  for await (const e of Deno.readDir(`${root}/res/models`)) stored.push(e.name);
+  assertEquals(stored.length, 1); // both units share one copy
+  await Deno.remove(root, { recursive: true });
 });

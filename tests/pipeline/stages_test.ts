@@ -4,7 +4,12 @@ import { ArtifactCache } from "../../lib/run/cache.ts";
 import { resolveRMConfig } from "../../lib/rm/config.ts";
 import type { RMKind } from "../../lib/rm/kinds.ts";
 import { frozenCopy } from "../../lib/rm/score.ts";
-import { getOrTrainRewardModel, rmStageSpec } from "../../lib/pipeline/stages.ts";
+import {
+  getOrTrainRewardModel,
+  nextTokenCandidates,
+  rmStageSpec,
+} from "../../lib/pipeline/stages.ts";
+import { nextTokenLogprobs } from "../../lib/model/logprobs.ts";
 import { createLM } from "../../lib/model/lm.ts";
 import { sameBits, setup, TINY, tinyRollouts, weightsOf } from "../rm/_rm_fixtures.ts";
 
@@ -69,4 +74,29 @@ Deno.test("getOrTrainRewardModel() stores the RM in the artifact cache and loads
   for (const p of [first.pair, second.pair, other.pair]) p.rm.dispose(), p.ref.dispose();
   sft.dispose();
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("nextTokenCandidates() ranks the distribution after the whole prefix (Sec. 4.3.3's y'), not the last token's", async () => {
+  const model = createLM(TINY, { rng: new Rng(7) });
+  try {
+    const ids = [0, 3, 5]; // seed 7: top-3 after the prefix 1,4,6; before its last token 6,1,4
+    const k = 3;
+    const top = await nextTokenCandidates(model, ids, k);
+    // reference: full next-aligned log-softmax at the last position, sorted on the host
+    const full = await nextTokenLogprobs(model, [ids]);
+    const V = TINY.vocab, L = ids.length;
+    const next = Array.from(full.data.subarray((L - 1) * V, L * V));
+    const byNext = [...next.keys()].sort((a, b) => next[b]! - next[a]!).slice(0, k);
+    assertEquals(top, byNext);
+    // the old reading (the distribution ids[L-1] was drawn from) is position L-2's next-token row
+    const prev = Array.from(full.data.subarray((L - 2) * V, (L - 1) * V));
+    const byPrev = [...prev.keys()].sort((a, b) => prev[b]! - prev[a]!).slice(0, k);
+    assert(JSON.stringify(byPrev) !== JSON.stringify(byNext), "fixture must tell the two apart");
+    // a one-token prefix works; k = V lists every token once
+    assertEquals((await nextTokenCandidates(model, [3], V)).toSorted((a, b) => a - b), [
+      ...Array(V).keys(),
+    ]);
+  } finally {
+    model.dispose();
+  }
 });

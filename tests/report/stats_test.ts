@@ -1,6 +1,9 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
+  bootstrapInterval,
+  brierScore,
   claimDirection,
+  logLoss,
   mean,
   pairedDifference,
   sampleStd,
@@ -138,4 +141,51 @@ Deno.test("summarizeSteps() gives a per-step t interval over seeds", () => {
   // std 2 per step, sem 2/sqrt(3), half 4.302653 * 2 / sqrt(3) = 4.968277.
   assertAlmostEquals(b.high[0]!, 2 + 4.968277, 1e-5);
   assertThrows(() => summarizeSteps([[1, 2], [1]]), RangeError, "expected 2 steps per seed");
+});
+
+Deno.test("brierScore() is the mean squared error of probabilities against outcomes", () => {
+  // (0.8-1)^2 = 0.04, (0.3-0)^2 = 0.09, (0.6-0.5)^2 = 0.01 (an MC success rate as outcome),
+  // (1-1)^2 = 0: sum 0.14, / 4 = 0.035
+  assertAlmostEquals(brierScore([0.8, 0.3, 0.6, 1], [1, 0, 0.5, 1]), 0.035, 1e-12);
+  // the constant base-rate forecast: p = 0.25 on outcomes [1,0,0,0] -> (0.75^2 + 3 * 0.25^2) / 4
+  // = (0.5625 + 0.1875) / 4 = 0.1875
+  assertAlmostEquals(brierScore([0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0]), 0.1875, 1e-12);
+  assertThrows(() => brierScore([0.5], [1, 0]), RangeError, "as many outcomes");
+  assertThrows(() => brierScore([1.5], [1]), RangeError, "probs[0]");
+  assertThrows(() => brierScore([0.5], [2]), RangeError, "outcomes[0]");
+});
+
+Deno.test("logLoss() is the cross-entropy of sigma(logit), finite when saturated", () => {
+  // z = ln 4 (p = 0.8): y = 1 -> -ln 0.8 = 0.223144; y = 0 -> -ln 0.2 = 1.609438
+  // z = -ln 4 (p = 0.2): y = 0 -> 0.223144; y = 0.5 -> -(0.5 ln 0.2 + 0.5 ln 0.8) = 0.916291
+  // mean of the four: (0.223144 + 1.609438 + 0.223144 + 0.916291) / 4 = 0.743004
+  const z = Math.log(4);
+  assertAlmostEquals(logLoss([z, z, -z, -z], [1, 0, 0, 0.5]), 0.743004, 1e-6);
+  // the same as -mean(y log p + (1-y) log(1-p)) computed from probabilities
+  const p = [0.9, 0.1, 0.35], y = [1, 1, 0];
+  const direct =
+    -p.reduce((s, pi, i) => s + y[i]! * Math.log(pi) + (1 - y[i]!) * Math.log(1 - pi), 0) / 3;
+  assertAlmostEquals(logLoss(p.map((q) => Math.log(q / (1 - q))), y), direct, 1e-12);
+  // saturated: z = +-800 would overflow exp; the right side costs ~0, the wrong side |z|
+  assertAlmostEquals(logLoss([800, -800], [1, 0]), 0, 1e-12);
+  assertEquals(logLoss([800], [0]), 800);
+  assertThrows(() => logLoss([NaN], [1]), RangeError, "logits[0]");
+});
+
+Deno.test("bootstrapInterval() is seeded, covers the estimate and narrows with more items", () => {
+  const mk = (n: number) => Array.from({ length: n }, (_, i) => (i % 10 < 3 ? 1 : 0));
+  const meanOf = (xs: number[]) => (idx: readonly number[]) =>
+    idx.reduce((s, i) => s + xs[i]!, 0) / idx.length;
+  const small = mk(20), big = mk(2000);
+  const a = bootstrapInterval(small.length, meanOf(small), { seed: 3 });
+  const b = bootstrapInterval(big.length, meanOf(big), { seed: 3, resamples: 400 });
+  assertEquals(a.estimate, 0.3);
+  assertAlmostEquals(b.estimate, 0.3, 1e-12);
+  assertEquals(bootstrapInterval(small.length, meanOf(small), { seed: 3 }), a);
+  if (!(a.ciLow < 0.3 && a.ciHigh > 0.3)) throw new Error(`no coverage: ${JSON.stringify(a)}`);
+  // binomial s.e. at n = 2000: sqrt(0.21 / 2000) = 0.0102 -> 95% width ~ 0.04
+  assertAlmostEquals(b.ciHigh - b.ciLow, 0.04, 0.01);
+  if (!(b.ciHigh - b.ciLow < a.ciHigh - a.ciLow)) throw new Error("no narrowing");
+  assertEquals(bootstrapInterval(0, () => 1).estimate, NaN);
+  assertThrows(() => bootstrapInterval(3, () => 1, { level: 1 }), RangeError, "level");
 });

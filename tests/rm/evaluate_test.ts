@@ -11,7 +11,9 @@ import {
   type BonProblem,
   bonTable,
   evaluateBestOfN,
+  evaluateBestOfNItems,
   evaluateProcessBench,
+  evaluateProcessBenchItems,
   type PbEvalRow,
   processBenchTable,
   randomStepScores,
@@ -230,4 +232,59 @@ Deno.test("evaluateBestOfN(): an empty response is never picked (NEVER_PICK) and
   assertEquals(rep.bySplit.u!.rm!.byN, { "2": 0 }); // picks the scored (wrong) sample
   assertEquals(rep.bySplit.u!.pass!.byN, { "2": 1 });
   for (const m of [sft, pair.rm, pair.ref]) m.dispose();
+});
+
+Deno.test("evaluate*Items(): the per-item records rebuild the report's F1 tables and BoN accuracies", async () => {
+  const sft = createLM(TINY, { rng: new Rng(51) });
+  const trained = createLM(TINY, { rng: new Rng(52) });
+  const pair = { rm: await frozenCopy(trained), ref: await frozenCopy(sft) };
+  const rows = tinyPbRows(new Rng(51), 12);
+  const pb = await evaluateProcessBenchItems(pair, rows, { seed: 3, batchSize: 5 });
+  assertEquals(pb.report, await evaluateProcessBench(pair, rows, { seed: 3, batchSize: 5 }));
+  assertEquals(pb.items.labels, rows.map((r) => r.label));
+  const back = pb.items.buckets.map((bucket, i) => ({ bucket, label: pb.items.labels[i]! }));
+  assertEquals(processBenchTable(back, pb.items.scores.rm_process), pb.report.scorers.rm_process);
+  // rm_prefix is the running sum of rm_process
+  const prefix = pb.items.scores.rm_process.map((s) => {
+    let acc = 0;
+    return s.map((v) => (acc += v));
+  });
+  const pre = processBenchTable(back, prefix);
+  for (const b of pb.report.buckets) {
+    assertAlmostEquals(pre.oracle.byBucket[b]!, pb.report.scorers.rm_prefix.oracle.byBucket[b]!);
+  }
+  const rng = new Rng(53);
+  const problems: BonProblem[] = ["u", "u", "v"].map((split, p) => ({
+    key: `k${p}`,
+    split,
+    samples: Array.from({ length: 4 }, () => ({
+      prompt: [1, 3],
+      response: Array.from({ length: 3 }, () => 1 + rng.int(TINY.vocab - 1)),
+      correct: rng.int(2) as 0 | 1,
+      answer: rng.int(3),
+    })),
+  }));
+  const bon = await evaluateBestOfNItems(pair, problems, { score: "sum", ns: [1, 4], seed: 1 });
+  assertEquals(bon.items.keys, ["k0", "k1", "k2"]);
+  for (const split of ["u", "v"]) {
+    const idx = bon.items.splits.map((s, i) => (s === split ? i : -1)).filter((i) => i >= 0);
+    for (const n of ["1", "4"]) {
+      for (const picker of ["rm", "sft_logprob", "random"] as const) {
+        const hits = idx.map((p) =>
+          Number(bon.items.correct[p]![bon.items.picks[picker]![n]![p]!])
+        );
+        assertEquals(
+          hits.reduce((a, b) => a + b, 0) / idx.length,
+          bon.report.bySplit[split]![picker]!.byN[n],
+          `${split} ${picker} @${n}`,
+        );
+      }
+      const maj = idx.map((p) => bon.items.majority[n]![p]!);
+      assertEquals(
+        maj.reduce((a, b) => a + b, 0) / idx.length,
+        bon.report.bySplit[split]!.majority!.byN[n],
+      );
+    }
+  }
+  for (const m of [sft, trained, pair.rm, pair.ref]) m.dispose();
 });
