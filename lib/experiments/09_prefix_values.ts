@@ -152,6 +152,7 @@ async function unit(arm: ArmSpec<RMConfig>, seed: number, stages: Stages): Promi
         "credit/auc_sft_logprob": creditSft,
         "credit/auc_vs_sft_logprob": creditRm - creditSft,
         "credit/auc_vs_random": creditRm - RANDOM_AUC,
+        "credit/auc_random": RANDOM_AUC,
         "td/auc_abs_v": auc(vAfter.map(Math.abs), outcomes),
         "td/pearson": pearson(td, outcomes),
         "td/n": outcomes.length,
@@ -193,9 +194,33 @@ export const CLAIMS: Claim[] = (["dpo", "implicit_prm"] as const).flatMap((c) =>
 });
 
 /**
- * Per-arm rows: the three calibration scores beside ECE (never ECE alone), the step-credit
- * baselines (the SFT policy's log-prob scorer, and `RM - policy log-prob` / `RM - random` on
- * the same rows: these two are baseline rows), and the TD analysis beside the paper's prose.
+ * Baseline rows (statistics.md): each RM's step-credit AUC against the SFT policy's log-prob
+ * scorer on the same rows (paired within the unit) and against a random scorer (AUC 50).
+ */
+export const BASELINES: Claim[] = ARMS.flatMap((a) => [
+  {
+    id: `baseline_credit_${a.name}_vs_sft_logprob`,
+    kind: "baseline" as const,
+    metric: "credit/auc",
+    metricLabel: "step-credit AUC (%)",
+    treatment: { arm: a.name, label: a.label },
+    control: { arm: a.name, metric: "credit/auc_sft_logprob", label: "policy log-prob" },
+    direction: "higher" as const,
+  },
+  {
+    id: `baseline_credit_${a.name}_vs_random`,
+    kind: "baseline" as const,
+    metric: "credit/auc",
+    metricLabel: "step-credit AUC (%)",
+    treatment: { arm: a.name, label: a.label },
+    control: { arm: a.name, metric: "credit/auc_random", label: "random" },
+    direction: "higher" as const,
+  },
+]);
+
+/**
+ * Level rows (no directional verdict): per arm the three calibration scores beside ECE (never
+ * ECE alone), the SFT policy's step-credit AUC, and the TD analysis beside the paper's prose.
  */
 export const EXTRA: ExtraRow[] = [
   ...ARMS.flatMap((a) => [
@@ -223,20 +248,6 @@ export const EXTRA: ExtraRow[] = [
       label: a.label,
       metric: "calib/ece",
       metricLabel: "ECE of the natural success probability vs MC success (%)",
-    },
-  ]),
-  ...ARMS.flatMap((a) => [
-    {
-      arm: a.name,
-      label: a.label,
-      metric: "credit/auc_vs_sft_logprob",
-      metricLabel: "step-credit AUC: RM - policy log-prob (points)",
-    },
-    {
-      arm: a.name,
-      label: a.label,
-      metric: "credit/auc_vs_random",
-      metricLabel: "step-credit AUC: RM - random (points; random = 50)",
     },
   ]),
   {
@@ -296,8 +307,8 @@ export const experiment: Experiment<"rm"> = defineExperiment({
   caption:
     "Prefix values: calibration, step credit and the TD analysis (paper: AUC 0.64, Pearson 0.0226, Sec. 4.3.3)",
   unit,
-  claims: CLAIMS,
-  extra: EXTRA,
+  claims: [...BASELINES, ...CLAIMS],
+  extra: EXTRA.map((r) => ({ ...r, level: true })),
   figures,
   yTitle: "%",
   note:

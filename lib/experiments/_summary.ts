@@ -109,9 +109,9 @@ export const METRIC_SESOI: readonly { pattern: RegExp; value: number; reason: st
   },
   {
     pattern: /brier/i,
-    value: 0.01,
+    value: 1,
     reason:
-      "0.01 of Brier score: the calibration difference a reader of a reliability diagram sees",
+      "0.01 of Brier score (shown x100, so 1): the calibration difference a reader of a reliability diagram sees",
   },
 ];
 
