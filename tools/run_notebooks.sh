@@ -5,12 +5,23 @@
 #   tools/run_notebooks.sh path/a.ipynb …  # just these
 #   tools/run_notebooks.sh --check         # only check that every tool it needs is there
 #                                          # (exit 0), else name the missing ones (exit 2)
+#   tools/run_notebooks.sh --commit-outputs [path/a.ipynb …]
+#                                          # run them (preset default unless PVL_PRESET says
+#                                          # otherwise) and write each one that succeeds back in
+#                                          # place with its outputs (tools/notebook_outputs.ts:
+#                                          # only outputs and execution counts change; the repo
+#                                          # root becomes ".", $HOME "~"). Run it after
+#                                          # `deno task reproduce`, so the notebooks read the
+#                                          # finished units back instead of training again.
 #
 # Env:
-#   PVL_PRESET      preset passed to the notebooks (default: smoke)
+#   PVL_PRESET      preset passed to the notebooks (default: smoke; default with
+#                   --commit-outputs)
+#   PVL_NB_IMAGE    static image in each figure's bundle: svg (default), png or none
+#                   (lib/report/jupyter.ts; needs Chromium, else none)
 #   PVL_NB_TIMEOUT  seconds per notebook, whole run (default: 900); per cell likewise
 #   PVL_NB_OUT      directory for the executed copies (default: a fresh temp dir; the
-#                   notebooks in the repo are never overwritten)
+#                   notebooks in the repo are never overwritten, except by --commit-outputs)
 #   DENO            deno binary (default: deno on PATH, else `npx -y deno@2.9.6`)
 #
 # Needs (Debian): apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client
@@ -18,7 +29,14 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PVL_PRESET="${PVL_PRESET:-smoke}"
+commit_outputs=0
+if [[ "${1:-}" == "--commit-outputs" ]]; then
+  commit_outputs=1
+  shift
+  export PVL_PRESET="${PVL_PRESET:-default}"
+else
+  export PVL_PRESET="${PVL_PRESET:-smoke}"
+fi
 timeout_s="${PVL_NB_TIMEOUT:-900}"
 out="${PVL_NB_OUT:-$(mktemp -d -t pvl_nb.XXXXXX)}"
 mkdir -p "$out"
@@ -90,6 +108,17 @@ for nb in "${notebooks[@]}"; do
       --ExecutePreprocessor.timeout="$timeout_s" \
       --output-dir "$out" --output "$name" >"$out/$name.log" 2>&1; then
     echo "ok    $name ($((SECONDS - start)) s)"
+    if [[ $commit_outputs -eq 1 ]]; then
+      # The notebook's own repo root (a copy elsewhere has its own) and this script's.
+      nb_root="$(cd "$(dirname "$nb")/.." && pwd)"
+      if "${deno_cmd[@]}" run --allow-read --allow-write --allow-env "$root/tools/notebook_outputs.ts" \
+          --executed "$out/$name.ipynb" --into "$nb" --root "$nb_root" --root "$root" \
+          --root "$(cd "$nb_root" && pwd -P)" --root "$(cd "$root" && pwd -P)"; then
+        echo "      wrote its outputs into $nb"
+      else
+        failed+=("$name")
+      fi
+    fi
   else
     rc=$?
     echo "FAIL  $name (exit $rc after $((SECONDS - start)) s; log $out/$name.log)"
@@ -99,6 +128,9 @@ for nb in "${notebooks[@]}"; do
 done
 
 echo "executed notebooks in $out (PVL_PRESET=$PVL_PRESET)"
+if [[ $commit_outputs -eq 1 ]]; then
+  echo "outputs written into the notebooks that ran (git diff notebooks/); tests/report/committed_outputs_test.ts checks them"
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "run_notebooks: ${#failed[@]} notebook(s) failed: ${failed[*]}" >&2
   exit 1

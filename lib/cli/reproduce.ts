@@ -56,9 +56,12 @@ export interface ReproduceArgs {
   child: boolean;
 }
 
+/** Most child processes `--jobs` starts by itself (memory: about 1 GB each). */
+export const MAX_AUTO_JOBS = 6;
+
 /**
  * `--jobs` when not given: on the CPU backends (wasm, cpu) the `default` and `full` presets run one
- * child process per seed, each on one wasm thread (measured on 2 cores: 73 min for `default`
+ * child process per seed (at most {@linkcode MAX_AUTO_JOBS}), each on one wasm thread (measured on 2 cores: 73 min for `default`
  * against about 2 h 45 min in one process, with tfjs's matMul; 48 min with the own kernels); otherwise, and in a child, one process.
  *
  * @example
@@ -74,7 +77,9 @@ export function autoJobs(
 ): number {
   if (o.child) return 1;
   const cpu = o.backend === "wasm" || o.backend === "cpu";
-  return cpu && (o.preset === "default" || o.preset === "full") ? Math.max(1, o.seeds) : 1;
+  return cpu && (o.preset === "default" || o.preset === "full")
+    ? Math.max(1, Math.min(o.seeds, MAX_AUTO_JOBS))
+    : 1;
 }
 
 /**

@@ -49,35 +49,35 @@ export const EXPECTED_SECONDS: Readonly<
     "08": 2,
     "09": 30,
   },
-  // Sums of the unit seconds over seeds 1-3, measured 2026-11-26 on a fresh clone with
-  // `--jobs 3` (three one-thread children on 2 cores, the own GEMM of lib/wasm_gemm): 48 min wall
-  // in all, 9 of them shared. (With tfjs's matMul, 2026-11-25: 73 min.)
+  // Estimated 2026-12-05 for 6 seeds from single-thread timings of the new stages (RM 3 epochs
+  // ~47 s + PB/BoN scoring ~22 s, RL 12 steps ~14 s + final avg@k at k = 32 ~16 s per run) times 3
+  // for six one-thread children on 2 cores: about 48 min of children after ~10 min of shared
+  // stages. (3 seeds, 5 RM epochs, small evaluations, 2026-12-05: 36 min; 2026-11-26: 48 min.)
   default: {
-    "00": 662,
-    "01": 1023,
-    "02": 1305,
-    "03": 1291,
-    "04": 328,
-    "05": 179,
-    "06": 1409,
-    "07": 369,
-    "08": 11,
-    "09": 161,
+    "00": 1890,
+    "01": 2200,
+    "02": 2520,
+    "03": 4600,
+    "04": 1080,
+    "05": 540,
+    "06": 2520,
+    "07": 1170,
+    "08": 36,
+    "09": 540,
   },
-  // Not run: the 2026-11-25 estimate (default x 5/3 seeds, RL experiments x 6 more for the
-  // 40-step x 32-prompt budget, docs/rl.md) scaled per experiment by default's speed-up:
-  // about 8.1 h of units, near 2.8 h with `--jobs 3` on 2 cores.
+  // Not run: default's per-seed estimate for 10 seeds with the standalone RL budget (40 steps x
+  // 32 prompts, ~6.7x the RL training of default): about 2.8 h of children on 2 cores, ~3 h in all.
   full: {
-    "00": 1100,
-    "01": 1700,
-    "02": 2170,
-    "03": 12910,
-    "04": 3280,
-    "05": 1790,
-    "06": 2350,
-    "07": 3690,
-    "08": 15,
-    "09": 270,
+    "00": 3150,
+    "01": 3660,
+    "02": 4200,
+    "03": 26900,
+    "04": 6600,
+    "05": 3300,
+    "06": 4200,
+    "07": 6750,
+    "08": 60,
+    "09": 900,
   },
   gpu: {
     "00": 600,
@@ -99,9 +99,10 @@ export const EXPECTED_SECONDS: Readonly<
  */
 export const SHARED_SECONDS: Readonly<Record<ExperimentPreset, number>> = {
   smoke: 30,
-  // measured 2026-11-26, fresh clone: base 400 + SFT 1,500 steps and the evaluation sets, 9 min
-  default: 540,
-  full: 540,
+  // base 400 + SFT 1,500 steps (7.3 min, 2026-12-05) and the evaluation sets (BoN 25,600
+  // samples ~1.3 min, PB 4,000 rows), about 10 min
+  default: 600,
+  full: 600,
   gpu: 1800,
 };
 
@@ -116,7 +117,7 @@ export const SHARED_SECONDS: Readonly<Record<ExperimentPreset, number>> = {
  * import { assertEquals } from "@std/assert";
  * const all = expectedSeconds("default", ["01"], { sharedBuilt: true })[0]!;
  * assertEquals(all, EXPECTED_SECONDS.default!["01"]);
- * assertEquals(expectedSeconds("default", ["01"], { seeds: [2], sharedBuilt: true })[0], all / 3);
+ * assertEquals(expectedSeconds("default", ["01"], { seeds: [2], sharedBuilt: true })[0], all / 6);
  * ```
  */
 export function expectedSeconds(

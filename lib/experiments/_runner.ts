@@ -43,7 +43,8 @@ export function pipelinePresetOf(preset: ExperimentPreset): PipelinePreset {
  */
 export function defaultSeeds(preset: ExperimentPreset): number[] {
   checkPreset(preset);
-  return preset === "smoke" ? [1, 2] : preset === "full" ? [1, 2, 3, 4, 5] : [1, 2, 3];
+  const n = preset === "smoke" ? 2 : preset === "full" ? 10 : 6;
+  return Array.from({ length: n }, (_, i) => i + 1);
 }
 
 /** Throws unless `preset` is an {@linkcode ExperimentPreset}. */

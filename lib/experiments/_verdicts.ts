@@ -292,6 +292,8 @@ export function verdictMarkdown(doc: VerdictDocument): string {
     }.`,
     `- Baselines: ${c.baselines_reproduced} of ${c.baselines} RM-vs-baseline rows reproduced (the RM beats random / policy log-prob / majority vote).`,
     "",
+    "avg@8 rows: the expected accuracy at T 0.6 / top-p 0.95 that avg@8 estimates, measured once at the end of each RL run on every problem of each split with the preset's k samples per problem (default: 32, a quarter of avg@8's variance); the SFT row is the same evaluation of the SFT policy.",
+    "",
   );
   const cols = [
     "experiment",

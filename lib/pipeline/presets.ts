@@ -210,10 +210,11 @@ const DEFAULT_PIPELINE: PipelineConfig = {
   sftEval: { problemsPerBucket: 100, temperature: 1 },
   rmData: { prompts: 1000, rollouts: 5, temperature: 1, topP: 1, seed: 1 },
   evalSets: {
-    processbenchRowsPerBucket: 250,
+    // statistics.md sizes: >= 4,000 ProcessBench-analogue rows, >= 5x the 80 best-of-N problems
+    processbenchRowsPerBucket: 1000,
     processbenchMaxRounds: 12,
     processbenchTemperature: 1,
-    bonProblemsPerSplit: 40,
+    bonProblemsPerSplit: 200,
     bonN: 64,
     bonTemperature: 1,
     avgProblemsPerSplit: 40,
@@ -260,7 +261,7 @@ export const PIPELINE_PRESETS: Readonly<Record<PipelinePreset, PipelineConfig>> 
     sftEval: { problemsPerBucket: 500 },
     rmData: { prompts: 4000 },
     evalSets: {
-      processbenchRowsPerBucket: 500,
+      processbenchRowsPerBucket: 1000,
       bonProblemsPerSplit: 250,
       avgProblemsPerSplit: 100,
     },

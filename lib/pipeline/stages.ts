@@ -59,6 +59,7 @@ import {
   type PbReport,
 } from "../rm/evaluate.ts";
 import { disposePair, loadRewardModelPair, type RewardModelPair } from "../rm/score.ts";
+import { RefLogps } from "../rm/ref_logps.ts";
 import {
   type EpochRecord,
   type RMRollout,
@@ -68,7 +69,7 @@ import {
 import { resolveRLConfig, type RLConfig, type RLConfigInput } from "../rl/config.ts";
 import type { EvalSet } from "../rl/_eval.ts";
 import { testbedTask } from "../rl/_rollout.ts";
-import { runRL, trainProblems } from "../rl/run.ts";
+import { evalRecord, evaluatePolicy, runRL, trainProblems } from "../rl/run.ts";
 import {
   type CandidateSetStats,
   policyCandidateStats,
@@ -290,16 +291,21 @@ export async function buildRmData(
   );
 }
 
-/** Version of the `rm` cache stage (bump when training changes for the same config). */
-export const RM_STAGE_VERSION = 1;
-/** Version of the `rm_eval` cache stage (bump when the evaluation changes; 2: per-item files). */
-export const RM_EVAL_VERSION = 2;
+/** Version of the `rm` cache stage (bump when training changes for the same config; 2: the
+ * reference log-probs come from the shared {@linkcode RefLogps} cache). */
+export const RM_STAGE_VERSION = 2;
+/** Version of the `rm_eval` cache stage (bump when the evaluation changes; 2: per-item files; 3:
+ * distinct sequences scored once, reference log-probs cached). */
+export const RM_EVAL_VERSION = 3;
 /** Version of the `mc_prefixes` cache stage (2: counter-based sampling; 3: also TD candidates are
  * the next tokens, not the last's). */
 export const MC_PREFIXES_VERSION = 3;
 /** Version of the `rl_run` cache stage (bump when the RL loop changes what it produces; 2:
- * counter-based rollouts; 3: also final weights, per-problem counts). */
-export const RL_RUN_VERSION = 3;
+ * counter-based rollouts; 3: also final weights, per-problem counts; 4: no step-0 evaluation in the
+ * run: the SFT row is the `sft_avg` stage, evaluated once per seed). */
+export const RL_RUN_VERSION = 4;
+/** Version of the `sft_avg` cache stage (the SFT policy's avg@k on the RL evaluation sets). */
+export const SFT_AVG_VERSION = 1;
 
 /**
  * The cache spec of a trained RM (stage `rm`): the resolved training config and the keys of the
@@ -327,6 +333,8 @@ export interface GetOrTrainOptions extends Omit<TrainRMOptions, "checkpointDir">
   cache?: ArtifactCache;
   /** Discard a cached entry and train again. */
   rebuild?: boolean;
+  /** Reference log-probs shared by every RM of the run (set on the returned pair too). */
+  refLogps?: RefLogps;
 }
 
 /**
@@ -350,6 +358,7 @@ export async function getOrTrainRewardModel(
   };
   const artifact = await cache.getOrBuild(spec, async (dir) => {
     const pair = await loadRewardModelPair(loadSft);
+    if (options.refLogps) pair.refLogps = options.refLogps;
     try {
       const r = await trainRewardModel(pair, rollouts, { ...options, checkpointDir: resumeDir });
       await saveCheckpoint(dir, pair.rm, { metadata: { rm: JSON.stringify(spec.config) } });
@@ -366,6 +375,7 @@ export async function getOrTrainRewardModel(
   if (box.trained && !artifact.hit) return { pair: box.trained, artifact, history: box.history };
   if (box.trained) disposePair(box.trained);
   const pair = await loadRewardModelPair(loadSft, { rmDir: artifact.dir });
+  if (options.refLogps) pair.refLogps = options.refLogps;
   const history = JSON.parse(
     await Deno.readTextFile(artifact.file("history.json")),
   ) as EpochRecord[];
@@ -451,6 +461,14 @@ export interface TdBranch {
   outcome: number;
 }
 
+/** The RL evaluation sets of `config`: the first `evalProblemsPerSplit` problems of each split. */
+export function rlEvalSets(sets: readonly EvalSet[], config: RLConfig): EvalSet[] {
+  return sets.map((s) => ({
+    name: s.name,
+    problems: s.problems.slice(0, config.budget.evalProblemsPerSplit),
+  }));
+}
+
 /** Options of {@linkcode Stages}. */
 export interface StagesOptions {
   /** Artifact cache (default: the repo's `.cache/artifacts` or `$PVL_CACHE_DIR`). */
@@ -479,6 +497,7 @@ export class Stages {
   #bon: Promise<{ artifact: Artifact; problems: BonProblem[] }> | null = null;
   #avgProblems: Promise<EvalProblem[]> | null = null;
   #avg: Promise<EvalSet[]> | null = null;
+  #refLogps: Promise<RefLogps> | null = null;
 
   constructor(preset: PipelinePreset, options: StagesOptions = {}) {
     this.preset = preset;
@@ -511,6 +530,15 @@ export class Stages {
       return await buildPolicy(this.pipeline(), { cache: this.cache, log: this.#log });
     })();
     return (await this.#policy).sft;
+  }
+
+  /**
+   * `log π_ref` of the SFT policy per distinct sequence, shared by every RM this instance trains
+   * or scores (every RM's reference is the SFT policy): each sequence is forwarded once.
+   */
+  refLogps(): Promise<RefLogps> {
+    this.#refLogps ??= (async () => new RefLogps(await this.loadSft()))();
+    return this.#refLogps;
   }
 
   /** A fresh copy of the SFT policy (the caller disposes it). */
@@ -656,6 +684,7 @@ export class Stages {
       dataKey: data.artifact.key,
       cache: this.cache,
       log: this.#log,
+      refLogps: await this.refLogps(),
       ...options,
     });
   }
@@ -815,6 +844,44 @@ export class Stages {
   }
 
   /**
+   * The SFT policy's evaluation record (step 0) under an RL config's evaluation budget and seed
+   * (cached as `sft_avg`): what the run's step-0 evaluation would give (same sets, same counter
+   * stream), computed once per seed and budget instead of once per arm.
+   */
+  async sftAvg(config: RLConfig): Promise<Record<string, unknown>> {
+    const sft = await this.policy();
+    const sets = rlEvalSets(await this.avgSets(), config);
+    const b = config.budget;
+    const spec = {
+      stage: "sft_avg",
+      version: SFT_AVG_VERSION,
+      config: {
+        seed: config.seed,
+        k: b.evalK,
+        temperature: b.evalTemperature,
+        topP: b.evalTopP,
+        maxResponseTokens: b.maxResponseTokens,
+        problemsPerSplit: b.evalProblemsPerSplit,
+      },
+      inputs: {
+        sft: sft.key,
+        avg: (await buildAvgSet(this.pipeline(), { cache: this.cache })).key,
+      },
+    };
+    const art = await this.cache.getOrBuild(spec, async (dir) => {
+      const policy = await this.loadSft();
+      try {
+        const r = await evaluatePolicy(policy, sets, config);
+        await Deno.writeTextFile(`${dir}/eval.json`, JSON.stringify(evalRecord(0, b.evalK, r)));
+        return { mean: r.mean.avg };
+      } finally {
+        policy.dispose();
+      }
+    });
+    return JSON.parse(await Deno.readTextFile(art.file("eval.json")));
+  }
+
+  /**
    * One RL run of `input` and `seed` (cached as `rl_run`): the SFT policy trained in place, the
    * online RM initialised from the offline RM of the method's kind trained on the same seed's RM
    * data (methods.md (a): an RM is initialised from the SFT checkpoint, then trained offline).
@@ -842,10 +909,8 @@ export class Stages {
           dir: work,
           policy,
           rm: rm?.rm ?? null,
-          evalSets: evalSets.map((s) => ({
-            name: s.name,
-            problems: s.problems.slice(0, config.budget.evalProblemsPerSplit),
-          })),
+          evalSets: rlEvalSets(evalSets, config),
+          evalAtStart: false, // the SFT row: sftAvg, once per seed
           write: this.#log,
         });
         await Deno.copyFile(`${work}/metrics.jsonl`, `${dir}/metrics.jsonl`);
@@ -870,10 +935,11 @@ export class Stages {
         correct[k.slice("eval/correct/".length)] = v as number[];
       }
     }
+    const sftEval = await this.sftAvg(config);
     return {
       config,
       train: records.filter((r) => r.kind === "train").map(nums),
-      evals: records.filter((r) => r.kind === "eval").map(nums),
+      evals: [sftEval, ...records.filter((r) => r.kind === "eval")].map(nums),
       avgItems: last ? { step: Number(last.step), k: Number(last["eval/k"]), correct } : null,
       policyWeights: art.file("model.safetensors"),
     };

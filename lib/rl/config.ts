@@ -243,17 +243,19 @@ export const RL_BUDGETS: {
   ablation: {
     // Seconds per run: two steps, avg@2 on two problems per split at the start and the end.
     smoke: { steps: 2, evalEvery: 2 },
-    // ~1-2 min per run on 2 cores: 12 steps of 16 prompts x 4 rollouts; avg@8 on 20 problems per split.
+    // 12 steps of 16 prompts x 4 rollouts; one evaluation, at the end (the SFT row is the
+    // shared `sft_avg` stage): every problem of each split (40) with k = 32 samples, which
+    // estimates avg@8's expected accuracy with a quarter of its variance (statistics.md).
     default: {
       steps: 12,
       promptsPerStep: 16,
       miniBatchPrompts: 8,
       rmMiniBatchPrompts: 16,
-      evalEvery: 6,
-      evalProblemsPerSplit: 20,
+      evalEvery: 12,
+      evalK: 32,
     },
-    full: {},
-    gpu: {},
+    full: { evalK: 32 },
+    gpu: { evalK: 32 },
   },
 };
 

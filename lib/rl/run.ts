@@ -136,26 +136,8 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
     });
     let lastEval: AvgAtKResult | null = null;
     const evaluate = async (step: number) => {
-      lastEval = await evaluateAvgAtK(policy, evalSets, {
-        task,
-        k: b.evalK,
-        temperature: b.evalTemperature,
-        topP: b.evalTopP,
-        maxResponseTokens: b.maxResponseTokens,
-        samplingBatch: b.samplingBatch,
-        // One stream for every step: the evaluations of two steps or two arms on a problem
-        // share their uniforms (common random numbers).
-        rng: new CounterRng(c.seed, "rl/eval"),
-      });
-      const rec: Record<string, unknown> = { kind: "eval", step, "eval/k": b.evalK };
-      for (const [name, r] of Object.entries(lastEval.perSet)) {
-        rec[`eval/avg/${name}`] = r.avg;
-        rec[`eval/pass/${name}`] = r.pass;
-        rec[`eval/correct/${name}`] = r.correct; // per problem, out of eval/k (per-item record)
-      }
-      rec["eval/avg/mean"] = lastEval.mean.avg;
-      rec["eval/pass/mean"] = lastEval.mean.pass;
-      await out.append(rec);
+      lastEval = await evaluatePolicy(policy, evalSets, c, task);
+      await out.append(evalRecord(step, b.evalK, lastEval));
     };
     let step = start;
     try {
@@ -192,6 +174,46 @@ export async function runRL(options: RunRLOptions): Promise<RunRLResult> {
     models.rmOpt?.dispose();
     sft?.dispose();
   }
+}
+
+/**
+ * avg@k of `policy` on `evalSets` under `config`'s budget (k, temperature, top-p, length): the
+ * evaluation of {@linkcode runRL}, also used for the SFT row outside a run. One counter stream
+ * per seed for every step and arm: evaluations of two steps or two arms (or the SFT policy) on a
+ * problem share their uniforms (common random numbers).
+ */
+export async function evaluatePolicy(
+  policy: TinyLM,
+  evalSets: readonly EvalSet[],
+  config: RLConfig,
+  task: RolloutTask = testbedTask(),
+): Promise<AvgAtKResult> {
+  const b = config.budget;
+  return await evaluateAvgAtK(policy, evalSets, {
+    task,
+    k: b.evalK,
+    temperature: b.evalTemperature,
+    topP: b.evalTopP,
+    maxResponseTokens: b.maxResponseTokens,
+    samplingBatch: b.samplingBatch,
+    rng: new CounterRng(config.seed, "rl/eval"),
+  });
+}
+
+/**
+ * The `kind: "eval"` record of an evaluation (docs/metrics.md): avg@k and pass@k per split and
+ * their means, and each problem's correct count out of k (`eval/correct/<split>`, per-item).
+ */
+export function evalRecord(step: number, k: number, r: AvgAtKResult): Record<string, unknown> {
+  const rec: Record<string, unknown> = { kind: "eval", step, "eval/k": k };
+  for (const [name, v] of Object.entries(r.perSet)) {
+    rec[`eval/avg/${name}`] = v.avg;
+    rec[`eval/pass/${name}`] = v.pass;
+    rec[`eval/correct/${name}`] = v.correct;
+  }
+  rec["eval/avg/mean"] = r.mean.avg;
+  rec["eval/pass/mean"] = r.mean.pass;
+  return rec;
 }
 
 /** The policy's optimiser of a run: AdamW with the budget's lr, weight decay and grad clip. */

@@ -19,8 +19,10 @@ import { tokenLogprobs } from "../model/logprobs.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Rng } from "../prng.ts";
 import { logRatio, prefixValues } from "./prefix_values.ts";
+import { distinctSequences, lengthOrder, type RefLogps } from "./ref_logps.ts";
 import {
   checkSequence,
+  type HostRows,
   hostRows,
   responseSlices,
   rowTensors,
@@ -35,6 +37,11 @@ export interface RewardModelPair {
   rm: TinyLM;
   /** π_ref: never trained; its own variables. */
   ref: TinyLM;
+  /**
+   * Optional cache of `log π_ref` per distinct sequence, computed with a model holding the same
+   * weights as `ref` (the SFT policy): scoring and training then skip the reference forward.
+   */
+  refLogps?: RefLogps;
 }
 
 /**
@@ -211,13 +218,22 @@ export async function scoreSequences(
   }
   checkItems(pair.rm, items);
   const bs = checkBatchSize(options.batchSize, 64);
-  const out: SequenceScores[] = [];
-  for (let i = 0; i < items.length; i += bs) {
-    const rows = hostRows(items.slice(i, i + bs));
+  // Each distinct sequence is scored once, in length-sorted chunks (less padding); duplicates
+  // share the result object (read only).
+  const { unique, index } = distinctSequences(items);
+  const distinct = unique.map((i) => items[i]!);
+  const order = lengthOrder(distinct);
+  const refHost = pair.refLogps ? await pair.refLogps.get(distinct) : null;
+  const scored = new Array<SequenceScores>(distinct.length);
+  for (let i = 0; i < order.length; i += bs) {
+    const chunk = order.slice(i, i + bs);
+    const rows = hostRows(chunk.map((j) => distinct[j]!));
     const packed = tf.tidy(() => {
       const { tokens, mask } = rowTensors(rows);
       const lpRm = tokenLogprobs(pair.rm, tokens);
-      const lpRef = tokenLogprobs(pair.ref, tokens);
+      const lpRef = refHost
+        ? rowAligned(chunk.map((j) => refHost[j]!), rows)
+        : tokenLogprobs(pair.ref, tokens);
       const lr = logRatio(lpRm, lpRef, { mask });
       const { values, meanValues } = prefixValues(lr, mask, { beta });
       return tf.stack([lr, lpRef, values, meanValues]);
@@ -231,21 +247,42 @@ export async function scoreSequences(
     const n = rows.shape[0] * rows.shape[1];
     const part = (k: number) => responseSlices(data.subarray(k * n, (k + 1) * n), rows);
     const [lr, ref, v, vbar] = [part(0), part(1), part(2), part(3)];
-    for (let r = 0; r < rows.shape[0]; r++) {
+    chunk.forEach((j, r) => {
       const l = lr[r]!, mv = vbar[r]!;
       let sum = 0;
       for (const x of l) sum += x;
-      out.push({
+      scored[j] = {
         logratio: l,
         logpRef: ref[r]!,
         values: v[r]!,
         meanValues: mv,
         sum,
         finalMeanValue: mv[mv.length - 1]!,
-      });
-    }
+      };
+    });
   }
-  return out;
+  return index.map((u) => scored[u]!);
+}
+
+/**
+ * `[B, W]` row-aligned tensor of response-aligned host values (`values[r]` at the columns of
+ * row `r`'s response, 0 elsewhere: the prompt and padding columns are masked downstream).
+ */
+export function rowAligned(values: readonly Float32Array[], rows: HostRows): tf.Tensor2D {
+  const [b, w] = rows.shape;
+  if (values.length !== b) {
+    throw new RangeError(`Invalid values: expected ${b} rows, got ${values.length}`);
+  }
+  const out = new Float32Array(b * w);
+  values.forEach((v, r) => {
+    if (v.length !== rows.lengths[r]) {
+      throw new RangeError(
+        `Invalid values[${r}]: expected ${rows.lengths[r]} response entries, got ${v.length}`,
+      );
+    }
+    out.set(v, r * w + rows.starts[r]!);
+  });
+  return tf.tensor2d(out, [b, w], "float32");
 }
 
 /** How a sequence is scored for best-of-N (methods.md d2). */

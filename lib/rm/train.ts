@@ -34,7 +34,7 @@ import { rmPairAccuracy } from "./pair_accuracy.ts";
 import { logRatio } from "./prefix_values.ts";
 import { type ResolvedRMConfig, trainingKeyConfig } from "./config.ts";
 import { RM_LOSSES, type RMLossInputs } from "./kinds.ts";
-import { type RewardModelPair, scoreSequences, type SequenceScores } from "./score.ts";
+import { type RewardModelPair, rowAligned, scoreSequences, type SequenceScores } from "./score.ts";
 import { checkSequence, hostRows, rowTensors, type SequenceTokens } from "./_batch.ts";
 
 /** A labelled rollout of the RM data (testbed.md step 2). */
@@ -133,11 +133,19 @@ export interface RMBatchTensors {
   labels: tf.Tensor1D;
 }
 
-/** Builds {@linkcode RMBatchTensors}: the reference forward runs here, not inside the closure. */
-export function batchTensors(ref: TinyLM, batch: RMBatch): RMBatchTensors {
+/**
+ * Builds {@linkcode RMBatchTensors}: the reference forward runs here, not inside the closure,
+ * unless `refHost` gives each item's response-aligned `log π_ref` (a `RefLogps` cache, lib/rm/ref_logps.ts).
+ */
+export function batchTensors(
+  ref: TinyLM,
+  batch: RMBatch,
+  refHost?: readonly Float32Array[],
+): RMBatchTensors {
   return tf.tidy(() => {
-    const { tokens, mask } = rowTensors(hostRows(batch.items));
-    const refLogp = tokenLogprobs(ref, tokens);
+    const rows = hostRows(batch.items);
+    const { tokens, mask } = rowTensors(rows);
+    const refLogp = refHost ? rowAligned(refHost, rows) : tokenLogprobs(ref, tokens);
     const labels = tf.tensor1d(batch.items.map((r) => r.correct), "float32");
     return { tokens, mask, refLogp, labels };
   });
@@ -187,7 +195,8 @@ export async function rmTrainStep(
   batch: RMBatch,
   options: { config: ResolvedRMConfig; optimizer: Optimizer },
 ): Promise<StepResult> {
-  const t = batchTensors(pair.ref, batch);
+  const refHost = pair.refLogps ? await pair.refLogps.get(batch.items) : undefined;
+  const t = batchTensors(pair.ref, batch, refHost);
   try {
     return await applyLossStep(
       pair.rm,

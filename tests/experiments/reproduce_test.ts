@@ -1,5 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { childArgs, parseReproduceArgs, reproduce, seedGroups } from "../../lib/cli/reproduce.ts";
+import {
+  childArgs,
+  MAX_AUTO_JOBS,
+  parseReproduceArgs,
+  reproduce,
+  seedGroups,
+} from "../../lib/cli/reproduce.ts";
 import {
   EXPECTED_SECONDS,
   expectedSeconds,
@@ -47,12 +53,13 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
 });
 
 Deno.test("--jobs defaults to one process per seed for default/full on the CPU backends", () => {
-  // the README's main command: default preset, wasm, 3 seeds -> 3 children
-  assertEquals(parseReproduceArgs([], {}).jobs, 3);
+  // the README's main command: default preset, wasm, 6 seeds -> 6 children
+  assertEquals(parseReproduceArgs([], {}).jobs, 6);
   assertEquals(parseReproduceArgs([], {}).backend, "wasm");
-  assertEquals(parseReproduceArgs(["--preset", "full"], {}).jobs, 5);
+  // full: 10 seeds, at most MAX_AUTO_JOBS children
+  assertEquals(parseReproduceArgs(["--preset", "full"], {}).jobs, MAX_AUTO_JOBS);
   assertEquals(parseReproduceArgs(["--seeds", "1,2"], {}).jobs, 2);
-  assertEquals(parseReproduceArgs(["--backend", "cpu"], {}).jobs, 3);
+  assertEquals(parseReproduceArgs(["--backend", "cpu"], {}).jobs, 6);
   // one process: smoke, gpu, a GPU backend, an explicit --jobs 1, and every child
   assertEquals(parseReproduceArgs(["--preset", "smoke"], {}).jobs, 1);
   assertEquals(parseReproduceArgs(["--preset", "gpu"], {}).jobs, 1);
@@ -72,12 +79,12 @@ Deno.test("expectedSeconds(): shared stages first unless built, scaled by the se
     t["01"]!,
     t["03"]!,
   ]);
-  // one seed of the default three: a third of each experiment, shared stages still once
+  // one seed of the default six: a sixth of each experiment, shared stages still once
   const one = expectedSeconds("default", ["03", "01"], { seeds: [2] });
-  assertEquals(one, [t["03"]! / 3 + shared, t["01"]! / 3]);
-  // full has five default seeds: two of them are 2/5 of it
+  assertEquals(one, [t["03"]! / 6 + shared, t["01"]! / 6]);
+  // full has ten default seeds: two of them are 2/10 of it
   const f = expectedSeconds("full", ["04"], { seeds: [1, 2], sharedBuilt: true });
-  assertEquals(f, [EXPECTED_SECONDS.full!["04"]! * 2 / 5]);
+  assertEquals(f, [EXPECTED_SECONDS.full!["04"]! * 2 / 10]);
   assertEquals(expectedSeconds("smoke", ["77"], { sharedBuilt: true }), [60]);
 });
 

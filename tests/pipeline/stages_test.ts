@@ -23,11 +23,11 @@ const smoke = (kind: RMKind) =>
     train: { epochs: 2, batchSize: 4, lr: 1e-2, evalFraction: 0.25 },
   });
 
-Deno.test("rmStageSpec() is the `rm` key as it always was: stage, version 1, training config, sft and data keys", async () => {
+Deno.test("rmStageSpec() is the `rm` key as it always was: stage, version 2, training config, sft and data keys", async () => {
   const c = smoke("ipvrm");
   const spec = rmStageSpec(c, { sftKey: "s", dataKey: "d" });
   assertEquals(spec.stage, "rm");
-  assertEquals(spec.version, 1);
+  assertEquals(spec.version, 2); // 2: reference log-probs from the shared cache
   assertEquals(spec.inputs, { sft: "s", data: "d" });
   assertEquals(Object.keys(spec), ["stage", "version", "config", "inputs"]);
   const root = await Deno.makeTempDir();
@@ -37,7 +37,7 @@ Deno.test("rmStageSpec() is the `rm` key as it always was: stage, version 1, tra
     await cache.key(spec),
     await cache.key({
       stage: "rm",
-      version: 1,
+      version: 2,
       config: spec.config,
       inputs: { sft: "s", data: "d" },
     }),

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
+import { chromiumMissing } from "./_chromium.ts";
 
 const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -32,10 +33,10 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-async function runScript(dir: string, notebook: string) {
+async function runScript(dir: string, notebook: string, flags: string[] = []) {
   const out = await new Deno.Command(`${root}/tools/run_notebooks.sh`, {
-    args: [notebook],
-    env: { PVL_NB_OUT: `${dir}/out`, PVL_NB_TIMEOUT: "300" },
+    args: [...flags, notebook],
+    env: { PVL_NB_OUT: `${dir}/out`, PVL_NB_TIMEOUT: "300", PVL_PRESET: "smoke" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -77,6 +78,31 @@ Deno.test("run_notebooks.sh executes the template on the Deno kernel (smoke pres
         (c.outputs ?? []).flatMap((o) => Object.keys(o.data ?? {}))
       );
       assert(mimes.includes("application/vnd.plotly.v1+json"), "plotly bundle displayed");
+    });
+    await t.step("--commit-outputs writes the outputs back in place, scrubbed", async () => {
+      const nb = `${dir}/notebooks/02_commit.ipynb`;
+      await Deno.copyFile(`${root}/notebooks/_template.ipynb`, nb);
+      const before = JSON.parse(await Deno.readTextFile(nb));
+      const r = await runScript(dir, nb, ["--commit-outputs"]);
+      assertEquals(r.code, 0, r.text);
+      assert(r.text.includes(`wrote its outputs into ${nb}`), r.text);
+      const text = await Deno.readTextFile(nb);
+      const after = JSON.parse(text);
+      // Only outputs and execution counts changed: cells, ids and metadata as committed.
+      const strip = (n: { cells: Record<string, unknown>[] }) =>
+        n.cells.map(({ outputs: _o, execution_count: _e, ...rest }) => rest);
+      assertEquals(strip(after), strip(before));
+      assertEquals(after.metadata, before.metadata);
+      const mimes = after.cells.flatMap((c: { outputs?: { data?: object }[] }) =>
+        (c.outputs ?? []).flatMap((o) => Object.keys(o.data ?? {}))
+      );
+      assert(mimes.includes("application/vnd.plotly.v1+json"), "plotly bundle kept");
+      if (!(await chromiumMissing())) {
+        assert(mimes.includes("image/svg+xml"), `a static image with Chromium: ${mimes}`);
+      }
+      for (const bad of [dir, root, "/tmp/", "/work/", "iopub.execute_input"]) {
+        assert(!text.includes(bad), `${bad} in the committed notebook`);
+      }
     });
     await t.step("a cell error fails the run", async () => {
       const nb = JSON.parse(await Deno.readTextFile(`${root}/notebooks/_template.ipynb`));

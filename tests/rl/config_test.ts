@@ -148,5 +148,8 @@ Deno.test("resolveRLConfig() errors name the field and what was expected", async
 Deno.test("RL_BUDGETS names both uses: standalone runs and the experiments' ablation trims", () => {
   assertEquals(RL_BUDGETS.standalone.default.steps, 40); // `deno task rl`
   assertEquals(RL_BUDGETS.ablation.default.steps, 12); // lib/experiments/ RL arms
-  assertEquals(RL_BUDGETS.ablation.full, {}); // full keeps the standalone budget
+  // full keeps the standalone budget; every preset but smoke ends on k = 32 samples per problem
+  assertEquals(RL_BUDGETS.ablation.full, { evalK: 32 });
+  assertEquals(RL_BUDGETS.ablation.default.evalK, 32);
+  assertEquals(RL_BUDGETS.ablation.default.evalEvery, 12); // no intermediate evaluation
 });
