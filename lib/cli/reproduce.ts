@@ -56,19 +56,25 @@ export interface ReproduceArgs {
   child: boolean;
 }
 
-/** Most child processes `--jobs` starts by itself (memory: about 1 GB each). */
-export const MAX_AUTO_JOBS = 6;
+/**
+ * Most child processes `--jobs` starts by itself: the machine's cores (one one-thread child per
+ * core). Measured 2026-12-05 on 2 cores: with six one-thread children (one per seed) each unit
+ * took about 1.2-1.3x the CPU time it takes alone (time slices evict the caches; part of it was
+ * other load on the machine), so seeds are dealt round-robin to one child per core instead.
+ */
+export const MAX_AUTO_JOBS: number = Math.max(1, navigator.hardwareConcurrency || 1);
 
 /**
  * `--jobs` when not given: on the CPU backends (wasm, cpu) the `default` and `full` presets run one
- * child process per seed (at most {@linkcode MAX_AUTO_JOBS}), each on one wasm thread (measured on 2 cores: 73 min for `default`
+ * child process per seed, at most {@linkcode MAX_AUTO_JOBS} (one per core), each on one wasm thread (measured on 2 cores: 73 min for `default`
  * against about 2 h 45 min in one process, with tfjs's matMul; 48 min with the own kernels); otherwise, and in a child, one process.
  *
  * @example
  * ```ts
  * import { autoJobs } from "./reproduce.ts";
  * import { assertEquals } from "@std/assert";
- * assertEquals(autoJobs({ preset: "default", seeds: 3, backend: "wasm" }), 3);
+ * import { MAX_AUTO_JOBS } from "./reproduce.ts";
+ * assertEquals(autoJobs({ preset: "default", seeds: 6, backend: "wasm" }), Math.min(6, MAX_AUTO_JOBS));
  * assertEquals(autoJobs({ preset: "smoke", seeds: 2, backend: "wasm" }), 1);
  * ```
  */

@@ -49,35 +49,35 @@ export const EXPECTED_SECONDS: Readonly<
     "08": 2,
     "09": 30,
   },
-  // Estimated 2026-12-05 for 6 seeds from single-thread timings of the new stages (RM 3 epochs
-  // ~47 s + PB/BoN scoring ~22 s, RL 12 steps ~14 s + final avg@k at k = 32 ~16 s per run) times 3
-  // for six one-thread children on 2 cores: about 48 min of children after ~10 min of shared
-  // stages. (3 seeds, 5 RM epochs, small evaluations, 2026-12-05: 36 min; 2026-11-26: 48 min.)
+  // Estimated 2026-12-05 for 6 seeds from single-thread timings of the new stages (RM 2 epochs
+  // ~32 s + PB/BoN scoring ~22 s, RL 12 steps ~17 s + final avg@k at k = 32 ~16 s per run), two
+  // one-thread children on 2 cores: about 44 min of children after ~10 min of shared stages.
+  // (3 seeds, 5 RM epochs, small evaluations, 2026-12-05: 36 min; 2026-11-26: 48 min.)
   default: {
-    "00": 1890,
-    "01": 2200,
-    "02": 2520,
-    "03": 4600,
-    "04": 1080,
-    "05": 540,
-    "06": 2520,
-    "07": 1170,
-    "08": 36,
-    "09": 540,
+    "00": 300,
+    "01": 800,
+    "02": 650,
+    "03": 1680,
+    "04": 400,
+    "05": 200,
+    "06": 650,
+    "07": 430,
+    "08": 12,
+    "09": 180,
   },
   // Not run: default's per-seed estimate for 10 seeds with the standalone RL budget (40 steps x
-  // 32 prompts, ~6.7x the RL training of default): about 2.8 h of children on 2 cores, ~3 h in all.
+  // 32 prompts, ~6.7x the RL training of default): about 3 h of children on 2 cores.
   full: {
-    "00": 3150,
-    "01": 3660,
-    "02": 4200,
-    "03": 26900,
-    "04": 6600,
-    "05": 3300,
-    "06": 4200,
-    "07": 6750,
-    "08": 60,
-    "09": 900,
+    "00": 500,
+    "01": 1330,
+    "02": 1080,
+    "03": 10480,
+    "04": 2580,
+    "05": 1290,
+    "06": 1080,
+    "07": 2630,
+    "08": 20,
+    "09": 300,
   },
   gpu: {
     "00": 600,

@@ -142,11 +142,12 @@ export const SWITCH_PRESETS = {
 export const BUDGET_PRESETS = {
   // Every stage in seconds: numbers are meaningless but finite.
   smoke: { train: { epochs: 1, lr: 1e-4, batchSize: 8, scoreBatch: 32, evalMaxRows: 32 } },
-  // The CPU reproduction (Adam lr 1e-4). 3 epochs, the paper's (was 5, testbed.md's probe): the
-  // held-out curves of the 3-seed 5-epoch run were flat after epoch 3 (IPVRM eval loss 4.726,
-  // 4.641, 4.608, 4.580, 4.580; pair accuracy 0.730, 0.795, 0.793, 0.798, 0.798), and the two
-  // epochs cost 40% of RM training, which 6 seeds in the hour could not afford (issue 15).
-  default: { train: { epochs: 3, lr: 1e-4, batchSize: 16 } },
+  // The CPU reproduction (Adam lr 1e-4). 2 epochs (was 5, testbed.md's probe; the paper: 3): the
+  // held-out curves of the 3-seed 5-epoch run were nearly flat after epoch 2 (IPVRM eval loss
+  // 4.726, 4.641, 4.608, 4.580, 4.580; pair accuracy 0.730, 0.795, 0.793, 0.798, 0.798; DPO-RM
+  // pair accuracy peaked at epoch 2, 0.851), and RM training is the largest share of a seed, which
+  // 6 seeds in the hour could not afford at 5 or 3 epochs (measured, issue 15 notes).
+  default: { train: { epochs: 2, lr: 1e-4, batchSize: 16 } },
   // A bigger model on a GPU backend: the paper's batch 64, same lr scale.
   gpu: { train: { epochs: 5, lr: 1e-4, batchSize: 64, scoreBatch: 256, evalMaxRows: 1024 } },
 } as const satisfies Record<PipelinePreset, DeepPartial<RMConfig>>;

@@ -53,13 +53,13 @@ Deno.test("--jobs: seeds dealt round-robin, each child gets its seeds and its ow
 });
 
 Deno.test("--jobs defaults to one process per seed for default/full on the CPU backends", () => {
-  // the README's main command: default preset, wasm, 6 seeds -> 6 children
-  assertEquals(parseReproduceArgs([], {}).jobs, 6);
+  // the README's main command: default preset, wasm, 6 seeds -> one child per core
+  assertEquals(parseReproduceArgs([], {}).jobs, Math.min(6, MAX_AUTO_JOBS));
   assertEquals(parseReproduceArgs([], {}).backend, "wasm");
-  // full: 10 seeds, at most MAX_AUTO_JOBS children
+  // full: 10 seeds, one child per core
   assertEquals(parseReproduceArgs(["--preset", "full"], {}).jobs, MAX_AUTO_JOBS);
-  assertEquals(parseReproduceArgs(["--seeds", "1,2"], {}).jobs, 2);
-  assertEquals(parseReproduceArgs(["--backend", "cpu"], {}).jobs, 6);
+  assertEquals(parseReproduceArgs(["--seeds", "1,2"], {}).jobs, Math.min(2, MAX_AUTO_JOBS));
+  assertEquals(parseReproduceArgs(["--backend", "cpu"], {}).jobs, Math.min(6, MAX_AUTO_JOBS));
   // one process: smoke, gpu, a GPU backend, an explicit --jobs 1, and every child
   assertEquals(parseReproduceArgs(["--preset", "smoke"], {}).jobs, 1);
   assertEquals(parseReproduceArgs(["--preset", "gpu"], {}).jobs, 1);

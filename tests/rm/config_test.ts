@@ -43,7 +43,7 @@ Deno.test("resolveRMConfig() budgets per pipeline preset", () => {
     d.maxGradNorm,
     d.weightDecay,
   ], [
-    3,
+    2,
     1e-4,
     16,
     "cosine",
