@@ -179,24 +179,30 @@ export const SFT_DATA_V1: Readonly<SftDataConfig> = {
 };
 
 /**
- * How the v2 graded set is drawn (testbed_v2.md "What v2 changes" item 1): triples of the
- * task's operations mod 7, the rate set spanning rare to mostly wrong, shares per rate
- * tuned on the writer calculator (docs/testbed_v2.md).
+ * How the v2 graded set is drawn (testbed_v2.md "What v2 changes" item 1): 100 of the 126
+ * (operation, operand, running value) triples of `+ - *` mod 7, at the example rate set of
+ * testbed_v2.md (rare to mostly wrong); the number of triples per rate (the weights, which
+ * sum to 100) was tuned on the writer calculator toward the declared targets
+ * (docs/testbed_v2.md): the half at q = 0.5 and the few at 0.7 / 0.8 set the difficulty at
+ * T = 0.6, the rare ones (0.07, 0.15) put probability in the (0.05, 0.2) band.
  */
 export const GRADED_SET_V2: Readonly<GradedSetSpec> = {
   seed: 1,
   ops: ["+", "-", "*"],
   count: 100,
   rates: [0.07, 0.15, 0.3, 0.5, 0.7, 0.8],
-  weights: [1, 1, 1, 1, 1, 1],
+  weights: [8, 12, 16, 46, 15, 3],
 };
 
 /**
  * The v2 SFT data (testbed_v2.md): the graded set of {@linkcode GRADED_SET_V2} and the
- * neutral variants, tuned on lib/testbed/calculator.ts toward the declared targets
- * (docs/testbed_v2.md has the numbers). Not the default yet: select it with the override
- * `{ sftData: SFT_DATA_V2 }`. `maxVerify` 3 keeps the longest sequence (k = 8 with a verify
- * line on 3 steps and a filler on every step line) at the default context of 96.
+ * neutral variants, tuned on lib/testbed/calculator.ts toward the declared targets; the
+ * writer's exact figures (docs/testbed_v2.md): candidate set 1.550 / 1.315 / 1.144 tokens
+ * and 97.9 / 96.1 / 93.7% mass at P_min 0.05 / 0.1 / 0.2 (Table 11: 1.54 / 1.33 / 1.16,
+ * 97.6 / 96.1 / 93.6), 23.5% mean accuracy over the avg@k buckets at T 0.6 / top-p 0.95,
+ * 37.5% of groups of 4 all wrong at T 1. Not the default yet: select it with the override
+ * `{ sftData: SFT_DATA_V2 }`. `maxVerify` 3 keeps the longest sequence (k = 8, a verify line
+ * on 3 steps and a filler on every step line) within the default context of 96.
  */
 export const SFT_DATA_V2: Readonly<SftDataConfig> = {
   writer: "v2",
@@ -204,9 +210,11 @@ export const SFT_DATA_V2: Readonly<SftDataConfig> = {
   // unused by v2's graded set (every triple has its own rate); kept for the shape of the config
   rate: 0.5,
   corruptionRate: 0.02,
-  verifyRate: 0.25,
+  verifyRate: 0.15,
   maxVerify: 3,
-  variants: { swapRate: 0.3, altTagRate: 0.1, fillerRate: 0.03 },
+  // the second tag puts about one more candidate per step in the (0.05, 0.1) band: without it
+  // the candidate set at P_min 0.05 stayed near 1.43 (docs/testbed_v2.md)
+  variants: { swapRate: 0.45, altTagRate: 0.11, altTag2Rate: 0.07, fillerRate: 0.03 },
   gradedSet: structuredClone(GRADED_SET_V2) as GradedSetSpec,
 };
 

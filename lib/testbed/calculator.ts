@@ -32,7 +32,7 @@
  * @module
  */
 import { Rng } from "../prng.ts";
-import { ALT_STEP_TAG, FILLER, FILLER_SLOTS, STEP_TAG } from "./format.ts";
+import { ALT_STEP_TAGS, FILLER, FILLER_SLOTS, STEP_TAG } from "./format.ts";
 import {
   DEFAULT_WRITER_VARIANTS,
   findMisconception,
@@ -343,7 +343,8 @@ interface Ctx {
   c: SftDataConfig;
   v2: boolean;
   swapRate: number;
-  altTagRate: number;
+  /** Rates of `ALT_STEP_TAGS`. */
+  altTagRates: [number, number];
   fillerRate: number;
   p: number;
   pMins: number[];
@@ -402,11 +403,16 @@ function bodyOutcomes(ctx: Ctx, r: number, op: Op, operand: number): Outcome[] {
   return out;
 }
 
-/** The marker that follows a step's lines: the next step's tag (v2: `:` at its rate) or `#`. */
+/** The marker that follows a step's lines: the next step's tag (v2: alternative tags at their rates) or `#`. */
 function nextMarkers(ctx: Ctx, isLast: boolean): [string, number][] {
   if (isLast) return [["#", 1]];
   if (!ctx.v2) return [[STEP_TAG, 1]];
-  return [[STEP_TAG, 1 - ctx.altTagRate], [ALT_STEP_TAG, ctx.altTagRate]];
+  const [a1, a2] = ctx.altTagRates;
+  const out: [string, number][] = [[STEP_TAG, 1 - a1 - a2], [ALT_STEP_TAGS[0]!, a1], [
+    ALT_STEP_TAGS[1]!,
+    a2,
+  ]];
+  return out.filter(([, w]) => w > 0);
 }
 
 /**
@@ -469,7 +475,7 @@ function makeCtx(config: SftDataConfig, pMins: number[], samplers: Sampler[], p:
     c,
     v2,
     swapRate: vs.swapRate,
-    altTagRate: vs.altTagRate,
+    altTagRates: [vs.altTagRate, vs.altTag2Rate],
     fillerRate: vs.fillerRate,
     p,
     pMins,

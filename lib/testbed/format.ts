@@ -13,7 +13,7 @@
  *
  * The testbed v2 writer (../shared/spec/testbed_v2.md "What v2 changes", misconceptions.ts)
  * adds neutral variants, all of them right ways to write the same step: in `sft` the
- * alternative step tag `:` (`:3+4=0`) and one filler character `;` between two fields of
+ * alternative step tags `:` and `|` (`:3+4=0`) and one filler character `;` between two fields of
  * a step line (`>3+;4=0`); in every format a commutative step (`+`, `*`) with its two
  * numbers swapped (`4+3=0`). The parsers accept them in every response (a v1 trace never
  * contains them, so v1 texts parse as before) and the labeller never counts them as errors.
@@ -51,8 +51,10 @@ export const ANSWER_MARKER = {
 
 /** The step tag of the `sft` format (Eurus "Advance"). */
 export const STEP_TAG = ">";
-/** The alternative step tag of the `sft` format (testbed v2: a neutral variant of {@linkcode STEP_TAG}). */
-export const ALT_STEP_TAG = ":";
+/** An alternative step tag of the `sft` format (testbed v2: neutral variants of {@linkcode STEP_TAG}). */
+export type AltStepTag = ":" | "|";
+/** The alternative step tags, in the order of the writer's `altTagRate` and `altTag2Rate`. */
+export const ALT_STEP_TAGS: readonly AltStepTag[] = [":", "|"];
 /** The filler character of the `sft` format (testbed v2): at most one per step line, between two fields. */
 export const FILLER = ";";
 /** Slots a filler may take in a step line: after the tag and after each of the five fields. */
@@ -177,7 +179,7 @@ export function renderResponse(trace: Trace, format: Format): RenderedResponse {
     starts.push(text.length);
     switch (format) {
       case "sft":
-        text += `${s.altTag ? ALT_STEP_TAG : STEP_TAG}${sftStepBody(s)}\n`;
+        text += `${s.tag ?? STEP_TAG}${sftStepBody(s)}\n`;
         if (s.verify !== null) text += `?${s.verify}\n`;
         break;
       case "shifted":
@@ -228,7 +230,7 @@ function pieces(text: string, sep: string): { body: string; start: number; end: 
  * Parses a response of a format into step segments and the final answer. Never
  * throws: text that does not follow the format gives null steps / a null answer
  * and `wellFormed: false`. Inverse of {@linkcode renderResponse} on rendered traces.
- * The v2 variants parse in every response: in `sft` a step line tagged `:` (`altTag`) and
+ * The v2 variants parse in every response: in `sft` a step line tagged `:` or `|` (`tag`) and
  * one filler `;` on a field boundary of a step line (`filler`: its slot); a second filler,
  * or one inside a number, leaves the line unparseable.
  *
@@ -296,9 +298,9 @@ export function parseResponse(text: string, format: Format): ParsedResponse {
     }
     let step: Step | null = null;
     if (format === "sft") {
-      const alt = body.startsWith(ALT_STEP_TAG);
+      const alt = ALT_STEP_TAGS.find((t) => body.startsWith(t));
       step = alt || body.startsWith(STEP_TAG) ? parseSftStepBody(body.slice(1)) : null;
-      if (step && alt) step.altTag = true;
+      if (step && alt) step.tag = alt;
     } else if (format === "numbered") {
       const m = /^(\d{1,9}):(.*)$/.exec(body);
       step = m && Number(m[1]) === steps.length + 1 ? parseStep(m[2]!) : null;

@@ -9,7 +9,7 @@
  *   its own rate q from a set spanning rare to mostly wrong and a fixed direction, drawn
  *   from a seed ({@linkcode gradedMisconceptions}); and neutral ambiguity, several right
  *   ways to write the same step: a commutative step's numbers swapped, the alternative
- *   step tag `:`, verify lines, a filler character `;` ({@linkcode WriterVariants}).
+ *   step tags `:` and `|`, verify lines, a filler character `;` ({@linkcode WriterVariants}).
  *
  * The writer is selected by one config field, `writer` (absent = v1); the v1 writer draws
  * the same numbers in the same order as before v2, so its data is bit-identical. The config
@@ -59,6 +59,8 @@ export interface WriterVariants {
   swapRate: number;
   /** Probability that a step carries the alternative tag `:` instead of `>`. */
   altTagRate: number;
+  /** Probability that a step carries the second alternative tag `|` (altTagRate + altTag2Rate <= 1). */
+  altTag2Rate: number;
   /**
    * Probability of the filler character `;` at each slot of a step line (after the tag and
    * after each field, format.ts `FILLER_SLOTS`), drawn slot by slot until one is written:
@@ -67,10 +69,11 @@ export interface WriterVariants {
   fillerRate: number;
 }
 
-/** Default variant rates: the examples of testbed_v2.md (0.3 swap, 0.1 alternative tag, 0.03 filler). */
+/** Default variant rates: the examples of testbed_v2.md (0.3 swap, 0.1 alternative tag, 0.03 filler); no second tag. */
 export const DEFAULT_WRITER_VARIANTS: Readonly<WriterVariants> = {
   swapRate: 0.3,
   altTagRate: 0.1,
+  altTag2Rate: 0,
   fillerRate: 0.03,
 };
 
@@ -201,6 +204,12 @@ export function resolveSftDataConfig(
   const vs: WriterVariants = { ...DEFAULT_WRITER_VARIANTS, ...variants };
   checkProb(vs.swapRate, "variants.swapRate");
   checkProb(vs.altTagRate, "variants.altTagRate");
+  checkProb(vs.altTag2Rate, "variants.altTag2Rate");
+  if (vs.altTagRate + vs.altTag2Rate > 1) {
+    throw new RangeError(
+      `variants.altTag2Rate: expected altTagRate + altTag2Rate <= 1, got ${vs.altTagRate} + ${vs.altTag2Rate}`,
+    );
+  }
   checkProb(vs.fillerRate, "variants.fillerRate");
   out.writer = "v2";
   out.variants = vs;
@@ -401,7 +410,8 @@ const writeV1: Writer = (problem, rng, c) => {
 };
 
 /**
- * testbed_v2.md's writer, per step in this order: the tag (alternative at `altTagRate`),
+ * testbed_v2.md's writer, per step in this order: the tag (`:` at `altTagRate`, `|` at
+ * `altTag2Rate`, one draw),
  * planted errors (each triple at its own rate), the order of a commutative step's numbers
  * (swapped at `swapRate`), the filler's slot (`fillerRate` per slot, at most one), a verify
  * line (`verifyRate`, up to `maxVerify`).
@@ -414,7 +424,8 @@ const writeV2: Writer = (problem, rng, c) => {
   let running = problem.start;
   let verifies = 0;
   problem.ops.forEach(({ op, operand }, i) => {
-    const altTag = rng.next() < v.altTagRate;
+    const u = rng.next();
+    const tag = u < v.altTagRate ? ":" : u < v.altTagRate + v.altTag2Rate ? "|" : undefined;
     const s = plantErrors(rng, c, { running, op, operand, p });
     for (const kind of s.events) events.push({ step: i, kind });
     const swapped = isCommutative(op) && rng.next() < v.swapRate;
@@ -427,7 +438,7 @@ const writeV2: Writer = (problem, rng, c) => {
     const step: Step = swapped
       ? { value: s.operand, op, operand: s.value, result: s.result, verify }
       : { value: s.value, op, operand: s.operand, result: s.result, verify };
-    if (altTag) step.altTag = true;
+    if (tag !== undefined) step.tag = tag;
     if (filler !== undefined) step.filler = filler;
     steps.push(step);
     running = s.result;
@@ -443,7 +454,7 @@ const WRITERS = { v1: writeV1, v2: writeV2 } as const satisfies Record<WriterVer
  * fires with probability q, else a random corruption with `corruptionRate`;
  * verify lines restate the written result. The v2 writer (`config.writer: "v2"`) adds the
  * neutral variants. Returns the trace and the errors planted (variants are not errors;
- * they are in the trace: `altTag`, `filler`, a swapped pair of numbers).
+ * they are in the trace: `tag`, `filler`, a swapped pair of numbers).
  *
  * @example
  * ```ts

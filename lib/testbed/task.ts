@@ -75,8 +75,8 @@ export interface Step {
   result: number;
   /** SFT format only: the value a verify line restates after the step (null: no verify line). */
   verify: number | null;
-  /** SFT format only (testbed v2): the step carries the alternative tag `:` instead of `>`. Present only when true. */
-  altTag?: true;
+  /** SFT format only (testbed v2): the alternative tag the step line carries instead of `>` (format.ts `ALT_STEP_TAGS`). Present only then. */
+  tag?: ":" | "|";
   /**
    * SFT format only (testbed v2): the step line carries the filler character `;` at this slot
    * (0: after the tag, 1: after the first number, 2: after the operation, 3: after the second

@@ -77,7 +77,7 @@ Deno.test("hand case v2: the alternative tag at 0.25 is one branching position p
   const config: Partial<SftDataConfig> = {
     ...QUIET,
     writer: "v2",
-    variants: { swapRate: 0, altTagRate: 0.25, fillerRate: 0 },
+    variants: { swapRate: 0, altTagRate: 0.25, altTag2Rate: 0, fillerRate: 0 },
   };
   const p: Problem = { start: 1, ops: [{ op: "+", operand: 1 }], modulus: 7 };
   const s = problemStatistics(p, config, { pMins: [0.2, 0.3] });
@@ -99,7 +99,7 @@ const V2_SMALL: Partial<SftDataConfig> = {
   corruptionRate: 0.05,
   verifyRate: 0.3,
   maxVerify: 1,
-  variants: { swapRate: 0.3, altTagRate: 0.1, fillerRate: 0.05 },
+  variants: { swapRate: 0.3, altTagRate: 0.1, altTag2Rate: 0.07, fillerRate: 0.05 },
 };
 
 Deno.test("responseDistribution() matches the real writer's empirical distribution (v1 and v2)", () => {

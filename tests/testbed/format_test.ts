@@ -121,13 +121,14 @@ const V2_WRITER: Partial<SftDataConfig> = {
   corruptionRate: 0.2,
   verifyRate: 0.5,
   maxVerify: 3,
-  variants: { swapRate: 0.5, altTagRate: 0.5, fillerRate: 0.15 },
+  variants: { swapRate: 0.5, altTagRate: 0.3, altTag2Rate: 0.3, fillerRate: 0.15 },
 };
 
 Deno.test("v2 variants render as documented: alternative tag, filler at each slot, swapped numbers", () => {
   const step = { value: 3, op: "+" as const, operand: 4, result: 0, verify: null };
   const one = (s: Step) => renderResponse({ steps: [s], answer: 0 }, "sft").text;
-  assertEquals(one({ ...step, altTag: true }), ":3+4=0\n#0\n");
+  assertEquals(one({ ...step, tag: ":" }), ":3+4=0\n#0\n");
+  assertEquals(one({ ...step, tag: "|" }), "|3+4=0\n#0\n");
   assertEquals(
     [0, 1, 2, 3, 4, 5].map((filler) => one({ ...step, filler })),
     [
@@ -140,7 +141,7 @@ Deno.test("v2 variants render as documented: alternative tag, filler at each slo
     ],
   );
   // decorations are `sft` only; the order of the numbers is the step's own
-  const swapped = { ...step, value: 4, operand: 3, altTag: true as const, filler: 2 };
+  const swapped = { ...step, value: 4, operand: 3, tag: ":" as const, filler: 2 };
   assertEquals(renderResponse({ steps: [swapped], answer: 0 }, "shifted").text, "4+3=0\n$0\n");
   assertEquals(parseResponse(">1;0+2=1\n#1\n", "sft").steps[0], null); // not a field boundary
   // a filler inside a two-digit number is no boundary; two fillers are no variant
@@ -152,7 +153,7 @@ Deno.test("v2 variants render as documented: alternative tag, filler at each slo
 
 function sftOnly(t: Trace): Trace {
   return {
-    steps: t.steps.map(({ altTag: _a, filler: _f, ...s }) => ({ ...s, verify: null })),
+    steps: t.steps.map(({ tag: _a, filler: _f, ...s }) => ({ ...s, verify: null })),
     answer: t.answer,
   };
 }
@@ -168,7 +169,7 @@ Deno.test("format -> parse -> format is the identity on v2 traces in every forma
     const { trace } = writeSftSolution(p, rng, { config: V2_WRITER });
     if (rng.next() < 0.1) trace.answer = null;
     fillers += trace.steps.filter((s) => s.filler !== undefined).length;
-    alts += trace.steps.filter((s) => s.altTag).length;
+    alts += trace.steps.filter((s) => s.tag).length;
     for (const f of FORMATS) {
       const r = renderResponse(trace, f);
       const parsed = parseResponse(r.text, f);
@@ -189,7 +190,7 @@ Deno.test("maxSequenceLength() with maxFiller bounds v2 sequences (one filler pe
   const config = {
     ...V2_WRITER,
     verifyRate: 1,
-    variants: { swapRate: 0.5, altTagRate: 0.5, fillerRate: 1 },
+    variants: { swapRate: 0.5, altTagRate: 0.5, altTag2Rate: 0, fillerRate: 1 },
   };
   for (let i = 0; i < 500; i++) {
     const modulus = rng.pick([7, 11, 97]);

@@ -182,12 +182,12 @@ Deno.test("labelTrace() accepts a commutative step written in swapped order, nev
     });
   }
   await t.step("sft: alternative tag and filler are no errors", () => {
-    const text = ":4+;3=0\n>0*2=0;\n?0\n:0-1=6\n#6\n";
+    const text = ":4+;3=0\n>0*2=0;\n?0\n|0-1=6\n#6\n";
     assertEquals(labelResponse(P, text, { format: "sft" }), { label: -1, kind: "none" });
     const parsed = parseResponse(text, "sft");
     assertEquals(parsed.wellFormed, true);
-    assertEquals(parsed.steps.map((s) => [s?.altTag, s?.filler]), [[true, 2], [undefined, 5], [
-      true,
+    assertEquals(parsed.steps.map((s) => [s?.tag, s?.filler]), [[":", 2], [undefined, 5], [
+      "|",
       undefined,
     ]]);
   });

@@ -166,14 +166,18 @@ const V2: Partial<SftDataConfig> = {
   corruptionRate: 0.05,
   verifyRate: 0.3,
   maxVerify: 3,
-  variants: { swapRate: 0.3, altTagRate: 0.1, fillerRate: 0.03 },
+  variants: { swapRate: 0.3, altTagRate: 0.1, altTag2Rate: 0.07, fillerRate: 0.03 },
 };
 
 Deno.test("v2 property: parse -> verify -> label agrees with the writer's ground truth, every variant", () => {
   const seen = { swapped: 0, alt: 0, slots: new Set<number>(), verify: 0, clean: 0, errors: 0 };
   const configs: [number, Partial<SftDataConfig>][] = [
     [7, V2],
-    [7, { ...V2, variants: { swapRate: 0.9, altTagRate: 0.9, fillerRate: 0.3 }, verifyRate: 1 }],
+    [7, {
+      ...V2,
+      variants: { swapRate: 0.9, altTagRate: 0.45, altTag2Rate: 0.45, fillerRate: 0.3 },
+      verifyRate: 1,
+    }],
     [11, { ...V2, misconceptions: [], corruptionRate: 0.2 }],
     [97, { ...V2, misconceptions: [], corruptionRate: 0.2, maxVerify: 9 }],
   ];
@@ -214,7 +218,7 @@ Deno.test("v2 property: parse -> verify -> label agrees with the writer's ground
         trace.steps.forEach((s, j) => {
           const want = p.ops[j]!;
           if (s.value !== s.operand && s.value === want.operand && s.op === want.op) seen.swapped++;
-          if (s.altTag) seen.alt++;
+          if (s.tag) seen.alt++;
           if (s.filler !== undefined) seen.slots.add(s.filler);
         });
         if (trace.steps.filter((s) => s.verify !== null).length > 2) seen.verify++;
@@ -234,7 +238,7 @@ Deno.test("v2 variants alone are never errors: an error-free writer's traces all
     corruptionRate: 0,
     verifyRate: 0.5,
     maxVerify: 9,
-    variants: { swapRate: 0.5, altTagRate: 0.5, fillerRate: 0.2 },
+    variants: { swapRate: 0.5, altTagRate: 0.3, altTag2Rate: 0.3, fillerRate: 0.2 },
   };
   for (let i = 0; i < 2000; i++) {
     const p = generateProblem(rng, { config: { minSteps: 1, maxSteps: 9 } });
@@ -256,16 +260,17 @@ Deno.test("v2 writer: each variant at its rate (4 sigma), swaps on commutative s
     corruptionRate: 0,
     verifyRate: 0.25,
     maxVerify: 99,
-    variants: { swapRate: 0.3, altTagRate: 0.1, fillerRate: 0.03 },
+    variants: { swapRate: 0.3, altTagRate: 0.1, altTag2Rate: 0.07, fillerRate: 0.03 },
   };
-  let steps = 0, comm = 0, swapped = 0, alt = 0, verified = 0, slot0 = 0;
+  let steps = 0, comm = 0, swapped = 0, alt = 0, alt2 = 0, verified = 0, slot0 = 0;
   for (let i = 0; i < 3000; i++) {
     const p = generateProblem(rng, { config: { minSteps: 4, maxSteps: 4 } });
     const { trace } = writeSftSolution(p, rng, { config });
     trace.steps.forEach((s, j) => {
       const want = p.ops[j]!;
       steps++;
-      if (s.altTag) alt++;
+      if (s.tag === ":") alt++;
+      if (s.tag === "|") alt2++;
       if (s.verify !== null) verified++;
       if (s.filler === 0) slot0++;
       // a distinct pair tells the order; equal numbers look the same either way
@@ -281,6 +286,7 @@ Deno.test("v2 writer: each variant at its rate (4 sigma), swaps on commutative s
   };
   within(swapped, comm, 0.3, "swap");
   within(alt, steps, 0.1, "alt tag");
+  within(alt2, steps, 0.07, "second alt tag");
   within(verified, steps, 0.25, "verify");
   within(slot0, steps, 0.03, "filler at slot 0");
 });
@@ -294,7 +300,7 @@ Deno.test("v2 writer: each graded triple fires at its own rate, in its own direc
     writer: "v2",
     misconceptions: set,
     corruptionRate: 0,
-    variants: { swapRate: 0, altTagRate: 0, fillerRate: 0 },
+    variants: { swapRate: 0, altTagRate: 0, altTag2Rate: 0, fillerRate: 0 },
   };
   const rng = new Rng(2);
   for (const m of set) {
@@ -375,6 +381,18 @@ Deno.test("gradedMisconceptions() and the v2 resolver reject bad fields, naming 
     RangeError,
     "variants.swapRate",
   );
+  assertThrows(
+    () =>
+      resolveSftDataConfig(
+        {
+          writer: "v2",
+          variants: { ...DEFAULT_WRITER_VARIANTS, altTagRate: 0.6, altTag2Rate: 0.5 },
+        },
+        { modulus: 7 },
+      ),
+    RangeError,
+    "variants.altTag2Rate: expected altTagRate + altTag2Rate <= 1",
+  );
   const m = { op: "*" as const, operand: 3, values: [2], delta: 1, rate: -0.1 };
   assertThrows(
     () => resolveSftDataConfig({ misconceptions: [m] }, { modulus: 7 }),
@@ -385,7 +403,7 @@ Deno.test("gradedMisconceptions() and the v2 resolver reject bad fields, naming 
 
 Deno.test("resolveSftDataConfig(): v1 drops the writer and v2-only fields; v2 fills variants", () => {
   const v1 = resolveSftDataConfig(
-    { writer: "v1", variants: { swapRate: 1, altTagRate: 0, fillerRate: 0 } },
+    { writer: "v1", variants: { swapRate: 1, altTagRate: 0, altTag2Rate: 0, fillerRate: 0 } },
     { modulus: 7 },
   );
   assertEquals(Object.keys(v1).sort(), [
