@@ -26,6 +26,9 @@
  * `exactProblemLimit` of a chain length, else average over `samples` problems drawn with
  * `seed` (Monte Carlo over problems, each still exact).
  *
+ * {@linkcode writerNextTokens} gives the exact distribution at every position of one given
+ * response, to set beside a trained policy's.
+ *
  * Averages over positions are token-pooled (the sum over every response position of every
  * response divided by the number of positions, EOS included), as
  * lib/eval/candidate_set.ts pools a policy's rollouts.
@@ -808,8 +811,8 @@ export function responseDistribution(
     [],
     problem.modulus,
   );
-  type Partial = { text: string; prob: number; r: number; counts: number };
-  let states: Partial[] = nextMarkers(ctx, false).filter(([, w]) => w > 0).map(([m, w]) => ({
+  type Prefix = { text: string; prob: number; r: number; counts: number };
+  let states: Prefix[] = nextMarkers(ctx, false).filter(([, w]) => w > 0).map(([m, w]) => ({
     text: m,
     prob: w,
     r: problem.start,
@@ -817,7 +820,7 @@ export function responseDistribution(
   }));
   problem.ops.forEach(({ op, operand }, i) => {
     const isLast = i === problem.ops.length - 1;
-    const out: Partial[] = [];
+    const out: Prefix[] = [];
     for (const s of states) {
       for (const b of bodyOutcomes(ctx, s.r, op, operand)) {
         for (const t of tailOutcomes(ctx, b.next, s.counts, isLast)) {
@@ -839,4 +842,73 @@ export function responseDistribution(
     dist.set(text, (dist.get(text) ?? 0) + s.prob);
   }
   return dist;
+}
+
+/**
+ * The writer's exact next-token distribution at every position of one response (`response`
+ * then EOS, written `"\u0000"` in the maps): what a perfect SFT policy predicts there. Stops
+ * after the first token the writer cannot write (`complete: false`; that position's
+ * distribution is included, the state after it is unknown).
+ *
+ * @example
+ * ```ts
+ * import { writerNextTokens } from "./calculator.ts";
+ * import { assertEquals } from "@std/assert";
+ * const config = {
+ *   misconceptions: [{ op: "*" as const, operand: 3, values: [2], delta: 1 }],
+ *   rate: 0.5, corruptionRate: 0, verifyRate: 0, maxVerify: 0,
+ * };
+ * const problem = { start: 2, ops: [{ op: "*" as const, operand: 3 }], modulus: 7 };
+ * const { distributions, complete } = writerNextTokens(problem, ">2*3=0\n#0\n", config);
+ * assertEquals(complete, true);
+ * assertEquals(distributions.length, 11); // 10 characters and EOS
+ * assertEquals(distributions[5], new Map([["6", 0.5], ["0", 0.5]]));
+ * ```
+ */
+export function writerNextTokens(
+  problem: Problem,
+  response: string,
+  config: Partial<SftDataConfig>,
+): { distributions: Map<string, number>[]; complete: boolean } {
+  const ctx = makeCtx(
+    resolveSftDataConfig(config, { modulus: problem.modulus }),
+    [],
+    [],
+    problem.modulus,
+  );
+  const text = response + EOS;
+  const distributions: Map<string, number>[] = [];
+  let pos = 0;
+  // walks one piece along `text` from `pos`; the outcome reached, or null at an impossible token
+  const follow = (outcomes: Outcome[]): Outcome | null => {
+    let live = outcomes.filter((o) => o.prob > 0);
+    for (let d = 0;; d++) {
+      const dist = new Map<string, number>();
+      const total = live.reduce((a, o) => a + o.prob, 0);
+      for (const o of live) dist.set(o.text[d]!, (dist.get(o.text[d]!) ?? 0) + o.prob / total);
+      distributions.push(dist);
+      const ch = text[pos + d];
+      if (ch === undefined || !dist.has(ch)) return null;
+      live = live.filter((o) => o.text[d] === ch);
+      const leaf = live.find((o) => o.text.length === d + 1);
+      if (leaf) {
+        pos += d + 1;
+        return leaf;
+      }
+    }
+  };
+  const markers = nextMarkers(ctx, false).map(([m, w]) => ({ text: m, prob: w, next: 0 }));
+  if (follow(markers) === null) return { distributions, complete: false };
+  let r = problem.start, verifies = 0;
+  for (let i = 0; i < problem.ops.length; i++) {
+    const { op, operand } = problem.ops[i]!;
+    const b = follow(bodyOutcomes(ctx, r, op, operand));
+    if (b === null) return { distributions, complete: false };
+    r = b.next;
+    const t = follow(tailOutcomes(ctx, r, verifies, i === problem.ops.length - 1));
+    if (t === null) return { distributions, complete: false };
+    verifies = t.next;
+  }
+  const answer = follow([{ text: `${r}\n${EOS}`, prob: 1, next: 0 }]);
+  return { distributions, complete: answer !== null && pos === text.length };
 }

@@ -216,7 +216,9 @@ export function resolveSftDataConfig(
   if (gradedSet !== undefined) {
     out.gradedSet = structuredClone(gradedSet);
     const drawn = gradedMisconceptions(gradedSet, { modulus: p });
-    if (JSON.stringify(drawn) !== JSON.stringify(out.misconceptions)) {
+    const key = (ms: readonly Misconception[]) =>
+      ms.map((m) => `${m.op}${m.operand}@${m.values.join(",")}:${m.delta}:${m.rate}`).join(";");
+    if (key(drawn) !== key(out.misconceptions)) {
       throw new RangeError(
         `misconceptions: expected the set drawn by gradedSet (seed ${gradedSet.seed}, ` +
           `count ${gradedSet.count}); got another set (drop gradedSet to use a hand-made set)`,

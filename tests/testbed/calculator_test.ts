@@ -8,6 +8,7 @@ import {
   BRANCH_P,
   problemStatistics,
   responseDistribution,
+  writerNextTokens,
   writerStatistics,
 } from "../../lib/testbed/calculator.ts";
 import { renderResponse } from "../../lib/testbed/format.ts";
@@ -134,6 +135,34 @@ Deno.test("responseDistribution() matches the real writer's empirical distributi
       }
     }
   }
+});
+
+Deno.test("writerNextTokens(): per-position distributions multiply to the response's exact probability", () => {
+  for (const config of [V2_SMALL, resolvePipelineConfig("default").sftData]) {
+    const p: Problem = { start: 5, ops: [{ op: "*", operand: 3 }], modulus: 7 };
+    for (const [text, prob] of responseDistribution(p, config)) {
+      const { distributions, complete } = writerNextTokens(p, text, config);
+      assert(complete, text);
+      assertEquals(distributions.length, text.length + 1);
+      let logp = 0;
+      distributions.forEach((d, i) => {
+        assertAlmostEquals([...d.values()].reduce((a, x) => a + x, 0), 1, 1e-12);
+        logp += Math.log(d.get(text[i] ?? "\u0000")!);
+      });
+      assertAlmostEquals(logp, Math.log(prob), 1e-9, text);
+    }
+  }
+  // longer chains: every response the real writer writes is complete
+  const rng = new Rng(8);
+  for (let i = 0; i < 200; i++) {
+    const p = generateProblem(rng, { steps: 6 });
+    const text = renderResponse(writeSftSolution(p, rng, { config: V2_SMALL }).trace, "sft").text;
+    assert(writerNextTokens(p, text, V2_SMALL).complete, text);
+  }
+  // a token the writer never writes ends the walk there
+  const bad = writerNextTokens(TIMES_3, "$2*3=6\n#6\n", V2_SMALL);
+  assertEquals([bad.complete, bad.distributions.length], [false, 1]);
+  assertEquals(writerNextTokens(TIMES_3, ">2*3=6\n#6\nx", QUIET).complete, false);
 });
 
 Deno.test("exact accuracy per chain length agrees with Monte Carlo over the real writer", () => {
