@@ -9,8 +9,8 @@
  *
  * How it is exact. Between two steps the writer's state is visible in the text: the
  * running value it carries is the last result it wrote, and the verify lines written so
- * far (capped by `maxVerify`) are counted in the text. So the response factorises into pieces, each a
- * finite distribution over strings given that state: the first tag; per step a body
+ * far (capped by `maxVerify`) can be counted. So the response factorises into pieces,
+ * each a finite distribution over strings given that state: the first tag; per step a body
  * (`a op b = r`, in v2 perhaps with a filler, and newline, given the running value and the
  * step's operation) and a tail (optional verify line, and the next step's tag or the answer
  * marker `#`); then the answer digits, newline and EOS, which are fixed. Each piece's
