@@ -859,7 +859,7 @@ export function responseDistribution(
  *   rate: 0.5, corruptionRate: 0, verifyRate: 0, maxVerify: 0,
  * };
  * const problem = { start: 2, ops: [{ op: "*" as const, operand: 3 }], modulus: 7 };
- * const { distributions, complete } = writerNextTokens(problem, ">2*3=0\n#0\n", config);
+ * const { distributions, complete } = writerNextTokens(problem, ">2*3=0\n#0\n", { config });
  * assertEquals(complete, true);
  * assertEquals(distributions.length, 11); // 10 characters and EOS
  * assertEquals(distributions[5], new Map([["6", 0.5], ["0", 0.5]]));
@@ -868,10 +868,10 @@ export function responseDistribution(
 export function writerNextTokens(
   problem: Problem,
   response: string,
-  config: Partial<SftDataConfig>,
+  options: { config: Partial<SftDataConfig> },
 ): { distributions: Map<string, number>[]; complete: boolean } {
   const ctx = makeCtx(
-    resolveSftDataConfig(config, { modulus: problem.modulus }),
+    resolveSftDataConfig(options.config, { modulus: problem.modulus }),
     [],
     [],
     problem.modulus,

@@ -141,7 +141,7 @@ Deno.test("writerNextTokens(): per-position distributions multiply to the respon
   for (const config of [V2_SMALL, resolvePipelineConfig("default").sftData]) {
     const p: Problem = { start: 5, ops: [{ op: "*", operand: 3 }], modulus: 7 };
     for (const [text, prob] of responseDistribution(p, config)) {
-      const { distributions, complete } = writerNextTokens(p, text, config);
+      const { distributions, complete } = writerNextTokens(p, text, { config });
       assert(complete, text);
       assertEquals(distributions.length, text.length + 1);
       let logp = 0;
@@ -157,12 +157,12 @@ Deno.test("writerNextTokens(): per-position distributions multiply to the respon
   for (let i = 0; i < 200; i++) {
     const p = generateProblem(rng, { steps: 6 });
     const text = renderResponse(writeSftSolution(p, rng, { config: V2_SMALL }).trace, "sft").text;
-    assert(writerNextTokens(p, text, V2_SMALL).complete, text);
+    assert(writerNextTokens(p, text, { config: V2_SMALL }).complete, text);
   }
   // a token the writer never writes ends the walk there
-  const bad = writerNextTokens(TIMES_3, "$2*3=6\n#6\n", V2_SMALL);
+  const bad = writerNextTokens(TIMES_3, "$2*3=6\n#6\n", { config: V2_SMALL });
   assertEquals([bad.complete, bad.distributions.length], [false, 1]);
-  assertEquals(writerNextTokens(TIMES_3, ">2*3=6\n#6\nx", QUIET).complete, false);
+  assertEquals(writerNextTokens(TIMES_3, ">2*3=6\n#6\nx", { config: QUIET }).complete, false);
 });
 
 Deno.test("exact accuracy per chain length agrees with Monte Carlo over the real writer", () => {
