@@ -79,6 +79,8 @@ export * from "./run/progress.ts";
 export * from "./run/results.ts";
 export * from "./run/run_id.ts";
 export * as schema from "./schema.ts";
+// namespaced: its BRANCH_P is eval/candidate_set.ts's, re-declared to keep tfjs out of the testbed
+export * as writerCalculator from "./testbed/calculator.ts";
 export * from "./testbed/format.ts";
 export * from "./testbed/labeller.ts";
 export * from "./testbed/misconceptions.ts";

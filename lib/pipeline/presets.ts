@@ -17,6 +17,8 @@ import { resolveLMConfig } from "../model/config.ts";
 import { type Format, FORMATS, maxSequenceLength } from "../testbed/format.ts";
 import {
   DEFAULT_SFT_DATA_CONFIG,
+  gradedMisconceptions,
+  type GradedSetSpec,
   type Misconception,
   resolveSftDataConfig,
   type SftDataConfig,
@@ -161,6 +163,61 @@ export const DEFAULT_MISCONCEPTIONS: readonly Misconception[] = [
   { op: "-", operand: 6, values: [0, 2, 5], delta: 6 },
 ];
 
+/**
+ * The v1 SFT data of every preset (testbed.md): {@linkcode DEFAULT_MISCONCEPTIONS} at q = 0.5,
+ * 2% random corruption, verify lines at 0.25 up to 2 per solution. `writer: "v1"` is explicit
+ * here so that this object, given as the `sftData` override, selects v1 over any default;
+ * the resolver drops the field, so the resolved config (and every cache key) is the same as
+ * before v2 existed.
+ */
+export const SFT_DATA_V1: Readonly<SftDataConfig> = {
+  ...DEFAULT_SFT_DATA_CONFIG,
+  misconceptions: structuredClone(DEFAULT_MISCONCEPTIONS) as Misconception[],
+  rate: 0.5,
+  corruptionRate: 0.02,
+  writer: "v1",
+};
+
+/**
+ * How the v2 graded set is drawn (testbed_v2.md "What v2 changes" item 1): 100 of the 126
+ * (operation, operand, running value) triples of `+ - *` mod 7, at the example rate set of
+ * testbed_v2.md (rare to mostly wrong); the number of triples per rate (the weights, which
+ * sum to 100) was tuned on the writer calculator toward the declared targets
+ * (docs/testbed_v2.md): the half at q = 0.5 and the few at 0.7 / 0.8 set the difficulty at
+ * T = 0.6, the rare ones (0.07, 0.15) put probability in the (0.05, 0.2) band.
+ */
+export const GRADED_SET_V2: Readonly<GradedSetSpec> = {
+  seed: 1,
+  ops: ["+", "-", "*"],
+  count: 100,
+  rates: [0.07, 0.15, 0.3, 0.5, 0.7, 0.8],
+  weights: [8, 12, 16, 46, 15, 3],
+};
+
+/**
+ * The v2 SFT data (testbed_v2.md): the graded set of {@linkcode GRADED_SET_V2} and the
+ * neutral variants, tuned on lib/testbed/calculator.ts toward the declared targets; the
+ * writer's exact figures (docs/testbed_v2.md): candidate set 1.550 / 1.315 / 1.144 tokens
+ * and 97.9 / 96.1 / 93.7% mass at P_min 0.05 / 0.1 / 0.2 (Table 11: 1.54 / 1.33 / 1.16,
+ * 97.6 / 96.1 / 93.6), 23.5% mean accuracy over the avg@k buckets at T 0.6 / top-p 0.95,
+ * 37.5% of groups of 4 all wrong at T 1. Not the default yet: select it with the override
+ * `{ sftData: SFT_DATA_V2 }`. `maxVerify` 3 keeps the longest sequence (k = 8, a verify line
+ * on 3 steps and a filler on every step line) within the default context of 96.
+ */
+export const SFT_DATA_V2: Readonly<SftDataConfig> = {
+  writer: "v2",
+  misconceptions: gradedMisconceptions(GRADED_SET_V2, { modulus: 7 }),
+  // unused by v2's graded set (every triple has its own rate); kept for the shape of the config
+  rate: 0.5,
+  corruptionRate: 0.02,
+  verifyRate: 0.15,
+  maxVerify: 3,
+  // the second tag puts about one more candidate per step in the (0.05, 0.1) band: without it
+  // the candidate set at P_min 0.05 stayed near 1.43 (docs/testbed_v2.md)
+  variants: { swapRate: 0.45, altTagRate: 0.11, altTag2Rate: 0.07, fillerRate: 0.03 },
+  gradedSet: structuredClone(GRADED_SET_V2) as GradedSetSpec,
+};
+
 const TOKENIZER_VOCAB = new CharTokenizer().vocabSize;
 
 const BASE_MIX: Record<Format, number> = { sft: 0.5, shifted: 0.15, numbered: 0.2, inline: 0.15 };
@@ -171,11 +228,14 @@ const DEFAULT_PIPELINE: PipelineConfig = {
   seed: 1,
   task: { ...resolveTaskConfig({}), ops: ["+", "-", "*"] },
   split: structuredClone(DEFAULT_SPLIT_CONFIG) as SplitConfig,
+  // v1 (testbed.md). The v2-only keys are present but undefined: an override may set them
+  // (`{ sftData: SFT_DATA_V2 }`; config merging accepts only keys of the default), and the
+  // canonical JSON of this config, hence every cache key, stays what it was before v2.
   sftData: {
-    ...DEFAULT_SFT_DATA_CONFIG,
-    misconceptions: structuredClone(DEFAULT_MISCONCEPTIONS) as Misconception[],
-    rate: 0.5,
-    corruptionRate: 0.02,
+    ...SFT_DATA_V1,
+    writer: undefined,
+    variants: undefined,
+    gradedSet: undefined,
   },
   model: { vocab: TOKENIZER_VOCAB, width: 64, layers: 3, heads: 4, context: 96 },
   // Budgets measured on 2 cores (docs/pipeline.md): with 300+400 steps of batch 32 at
@@ -355,7 +415,7 @@ function checkWarmup(s: StageConfig, name: string): void {
  * ```
  */
 export function longestSequence(
-  options: { modulus: number; maxSteps: number; maxVerify: number },
+  options: { modulus: number; maxSteps: number; maxVerify: number; maxFiller?: number },
 ): { length: number; format: Format } {
   let best = { length: 0, format: "sft" as Format };
   for (const format of FORMATS) {
@@ -363,6 +423,7 @@ export function longestSequence(
       format,
       modulus: options.modulus,
       maxVerify: options.maxVerify,
+      maxFiller: options.maxFiller ?? 0,
     });
     if (length > best.length) best = { length, format };
   }
@@ -410,11 +471,15 @@ export function resolvePipelineConfig(
     modulus: c.task.modulus,
     maxSteps: c.task.maxSteps,
     maxVerify: c.sftData.maxVerify,
+    // the v2 writer writes at most one filler per step line
+    maxFiller: (c.sftData.variants?.fillerRate ?? 0) > 0 ? c.task.maxSteps : 0,
   });
   if (lm.context < longest.length) {
     fail(
       "model.context",
-      `expected >= ${longest.length} (the longest chain, k=${c.task.maxSteps}, in the ${longest.format} format), got ${lm.context}`,
+      `expected >= ${longest.length} (the longest chain, k=${c.task.maxSteps}, in the ${longest.format} format, writer ${
+        c.sftData.writer ?? "v1"
+      }), got ${lm.context}`,
     );
   }
   validate(c, PIPELINE_SCHEMA);

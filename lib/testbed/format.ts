@@ -11,9 +11,17 @@
  * | `numbered` | `1:3+4=0\n2:0*2=0\n3:0-1=6\n#6\n` | base-model mix ("Step i:" as ProcessBench renders steps) |
  * | `inline` | `3+4=0;0*2=0;0-1=6;\|6\n` | base-model mix: one line, `;` separators |
  *
+ * The testbed v2 writer (../shared/spec/testbed_v2.md "What v2 changes", misconceptions.ts)
+ * adds neutral variants, all of them right ways to write the same step: in `sft` the
+ * alternative step tags `:` and `|` (`:3+4=0`) and one filler character `;` between two fields of
+ * a step line (`>3+;4=0`); in every format a commutative step (`+`, `*`) with its two
+ * numbers swapped (`4+3=0`). The parsers accept them in every response (a v1 trace never
+ * contains them, so v1 texts parse as before) and the labeller never counts them as errors.
+ * Both characters are in the v1 vocabulary, so the tokenizer is unchanged.
+ *
  * Step segments (for step labels and step scores): step i spans from its first
- * character to the first character of step i+1; verify lines belong to the step
- * they follow; the last step runs to the end of the response, final answer included
+ * character to the first character of step i+1; verify lines belong to the step they
+ * follow; the last step runs to the end of the response, final answer included
  * (as ProcessBench puts the conclusion inside the last step).
  *
  * Lengths with p = 7 (single-digit values): prompt = 2k+2 characters (with `=`;
@@ -21,8 +29,8 @@
  * verify line = 3; final = 3; EOS 1. Whole sequence (BOS + prompt + response + EOS),
  * sft with at most 2 verify lines: 9k + 13 tokens, so k = 8 -> 85, k = 9 -> 94
  * (fits a 96 context); shifted: 8k + 7 -> k = 8: 71. With p = 11 or 97, add up to
- * 3 characters per step and 1 per operand of the prompt. {@linkcode maxSequenceLength}
- * computes the bound.
+ * 3 characters per step and 1 per operand of the prompt; a v2 filler character adds 1.
+ * {@linkcode maxSequenceLength} computes the bound.
  * @module
  */
 import type { Op, Problem, Step, Trace } from "./task.ts";
@@ -40,6 +48,17 @@ export const ANSWER_MARKER = {
   numbered: "#",
   inline: "|",
 } as const satisfies Record<Format, string>;
+
+/** The step tag of the `sft` format (Eurus "Advance"). */
+export const STEP_TAG = ">";
+/** An alternative step tag of the `sft` format (testbed v2: neutral variants of {@linkcode STEP_TAG}). */
+export type AltStepTag = ":" | "|";
+/** The alternative step tags, in the order of the writer's `altTagRate` and `altTag2Rate`. */
+export const ALT_STEP_TAGS: readonly AltStepTag[] = [":", "|"];
+/** The filler character of the `sft` format (testbed v2): at most one per step line, between two fields. */
+export const FILLER = ";";
+/** Slots a filler may take in a step line: after the tag and after each of the five fields. */
+export const FILLER_SLOTS = 6;
 
 /** A rendered response with its step segments in characters (`[starts[i], ends[i])`). */
 export interface RenderedResponse {
@@ -106,9 +125,41 @@ function stepBody(s: Step): string {
   return `${s.value}${s.op}${s.operand}=${s.result}`;
 }
 
+/** The fields of a step line after its tag; a filler at slot j sits before field j. */
+function stepFields(s: Step): string[] {
+  return [String(s.value), s.op, String(s.operand), "=", String(s.result)];
+}
+
+/** An `sft` step line's body with its filler (if any) in place. */
+function sftStepBody(s: Step): string {
+  if (s.filler === undefined) return stepBody(s);
+  const f = stepFields(s);
+  f.splice(s.filler, 0, FILLER);
+  return f.join("");
+}
+
+/** Parses an `sft` step body that may hold one filler between fields; null if it does not parse. */
+function parseSftStepBody(body: string): Step | null {
+  const at = body.indexOf(FILLER);
+  if (at < 0) return parseStep(body);
+  if (body.indexOf(FILLER, at + 1) >= 0) return null;
+  const step = parseStep(body.slice(0, at) + body.slice(at + 1));
+  if (step === null) return null;
+  // the filler must sit on a field boundary: slot j = number of fields before it
+  let len = 0, slot = 0;
+  for (const f of stepFields(step)) {
+    if (len === at) break;
+    len += f.length, slot++;
+  }
+  if (len !== at) return null;
+  step.filler = slot;
+  return step;
+}
+
 /**
- * Renders a trace in a format. Verify lines are written in `sft` only (other
- * formats drop them, like the shifted traces of the paper drop action tags).
+ * Renders a trace in a format. Verify lines, alternative tags and fillers are
+ * written in `sft` only (other formats drop them, like the shifted traces of the paper
+ * drop action tags); the order of a step's two numbers is kept in every format.
  *
  * @example
  * ```ts
@@ -128,7 +179,7 @@ export function renderResponse(trace: Trace, format: Format): RenderedResponse {
     starts.push(text.length);
     switch (format) {
       case "sft":
-        text += `>${stepBody(s)}\n`;
+        text += `${s.tag ?? STEP_TAG}${sftStepBody(s)}\n`;
         if (s.verify !== null) text += `?${s.verify}\n`;
         break;
       case "shifted":
@@ -179,6 +230,9 @@ function pieces(text: string, sep: string): { body: string; start: number; end: 
  * Parses a response of a format into step segments and the final answer. Never
  * throws: text that does not follow the format gives null steps / a null answer
  * and `wellFormed: false`. Inverse of {@linkcode renderResponse} on rendered traces.
+ * The v2 variants parse in every response: in `sft` a step line tagged `:` or `|` (`tag`) and
+ * one filler `;` on a field boundary of a step line (`filler`: its slot); a second filler,
+ * or one inside a number, leaves the line unparseable.
  *
  * @example
  * ```ts
@@ -243,8 +297,11 @@ export function parseResponse(text: string, format: Format): ParsedResponse {
       continue;
     }
     let step: Step | null = null;
-    if (format === "sft") step = body.startsWith(">") ? parseStep(body.slice(1)) : null;
-    else if (format === "numbered") {
+    if (format === "sft") {
+      const alt = ALT_STEP_TAGS.find((t) => body.startsWith(t));
+      step = alt || body.startsWith(STEP_TAG) ? parseSftStepBody(body.slice(1)) : null;
+      if (step && alt) step.tag = alt;
+    } else if (format === "numbered") {
       const m = /^(\d{1,9}):(.*)$/.exec(body);
       step = m && Number(m[1]) === steps.length + 1 ? parseStep(m[2]!) : null;
     } else step = parseStep(body);
@@ -290,7 +347,9 @@ export function stepTexts(text: string, format: Format): string[] {
 
 /**
  * Upper bound on BOS + prompt + response + EOS tokens for chain length k
- * (values below `modulus`, at most `maxVerify` verify lines in `sft`).
+ * (values below `modulus`, at most `maxVerify` verify lines and `maxFiller` filler
+ * characters in `sft`; `maxVerify` defaults to one per step, `maxFiller` to 0 as v1 writes
+ * none; the v2 writer writes at most one per step).
  *
  * @example
  * ```ts
@@ -301,7 +360,7 @@ export function stepTexts(text: string, format: Format): string[] {
  */
 export function maxSequenceLength(
   k: number,
-  options: { format: Format; modulus: number; maxVerify?: number },
+  options: { format: Format; modulus: number; maxVerify?: number; maxFiller?: number },
 ): number {
   const d = String(options.modulus - 1).length;
   const prompt = d + k * (1 + d) + 1;
@@ -312,6 +371,8 @@ export function maxSequenceLength(
     numbered: body + 2 + String(k).length,
     inline: body + 1,
   }[options.format];
-  const verify = options.format === "sft" ? Math.min(options.maxVerify ?? k, k) * (d + 2) : 0;
-  return 1 + prompt + k * perStep + verify + (d + 2) + 1;
+  const sft = options.format === "sft";
+  const verify = sft ? Math.min(options.maxVerify ?? k, k) * (d + 2) : 0;
+  const filler = sft ? Math.min(options.maxFiller ?? 0, k) : 0;
+  return 1 + prompt + k * perStep + verify + filler + (d + 2) + 1;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Format, parseResponse } from "./format.ts";
-import { type Problem, runningValues, type Step } from "./task.ts";
+import { isCommutative, type Op, type Problem, runningValues, type Step } from "./task.ts";
 
 /** Why the labelled step is wrong (`"none"` when the label is -1). */
 export type ErrorKind =
@@ -30,7 +30,26 @@ export interface StepLabel {
 }
 
 /**
- * Labels a trace (steps may be null where a segment did not parse). The final
+ * The (running value, operand) a written step states: its two numbers in the order written,
+ * or swapped when the operation is the expected commutative one and the swapped reading
+ * matches the expected pair in more places (testbed v2 writes `4+3=0` for `3+4`). Which
+ * reading is taken only decides the error kind ("value" or "operand"): a step is right
+ * exactly when one reading matches both numbers, so the label's index does not depend on it.
+ */
+function readNumbers(
+  s: Step,
+  want: { value: number; op: Op; operand: number },
+): [number, number] {
+  if (s.op !== want.op || !isCommutative(want.op)) return [s.value, s.operand];
+  const direct = Number(s.value !== want.value) + Number(s.operand !== want.operand);
+  const swapped = Number(s.operand !== want.value) + Number(s.value !== want.operand);
+  return swapped < direct ? [s.operand, s.value] : [s.value, s.operand];
+}
+
+/**
+ * Labels a trace (steps may be null where a segment did not parse). A commutative step
+ * (`+`, `*`) may write its two numbers in either order; alternative tags and filler lines
+ * (testbed v2) are never errors. The final
  * answer belongs to the last step's segment, so a missing or wrong conclusion
  * after all-correct steps is labelled at the last step.
  *
@@ -57,8 +76,13 @@ export function labelTrace(
     if (s === null || s === undefined) return { label: i, kind: "unparseable" };
     if (i >= k) return { label: i, kind: "extra_step" };
     const want = problem.ops[i]!;
-    if (s.value !== vals[i]) return { label: i, kind: "value" };
-    if (s.op !== want.op || s.operand !== want.operand) return { label: i, kind: "operand" };
+    const [value, operand] = readNumbers(s, {
+      value: vals[i]!,
+      op: want.op,
+      operand: want.operand,
+    });
+    if (value !== vals[i]) return { label: i, kind: "value" };
+    if (s.op !== want.op || operand !== want.operand) return { label: i, kind: "operand" };
     if (s.result !== vals[i + 1]) return { label: i, kind: "result" };
     if (s.verify !== null && s.verify !== s.result) return { label: i, kind: "verify" };
   }

@@ -13,6 +13,21 @@ export type Op = "+" | "-" | "*" | "/";
 /** Every operation the notation knows (the tokenizer's vocabulary covers all four). */
 export const ALL_OPS: readonly Op[] = ["+", "-", "*", "/"];
 
+/**
+ * Whether `a op b = b op a` modulo a prime: true for `+` and `*`. A step of a commutative
+ * operation may write its two numbers in either order (testbed v2's neutral ambiguity).
+ *
+ * @example
+ * ```ts
+ * import { isCommutative } from "./task.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(["+", "-", "*", "/"].map((o) => isCommutative(o as "+")), [true, false, true, false]);
+ * ```
+ */
+export function isCommutative(op: Op): boolean {
+  return op === "+" || op === "*";
+}
+
 /** Task parameters. */
 export interface TaskConfig {
   /** A prime (7 is the reference: single-digit values keep sequences short; 11 and 97 also work). */
@@ -43,18 +58,31 @@ export interface Problem {
   modulus: number;
 }
 
-/** One written step: `value op operand = result`, optionally followed by a verify line restating `result`. */
+/**
+ * One written step: `value op operand = result`, optionally followed by a verify line restating
+ * `result`. The two numbers are kept in the order written: for a commutative operation the
+ * testbed v2 writer may write the operand first (`4+3=0` for running value 3 and `+4`), and the
+ * labeller accepts either order there ({@linkcode isCommutative}).
+ */
 export interface Step {
-  /** The running value the step copies (should equal the previous result, or the start). */
+  /** The first number written: the running value the step copies (should equal the previous result, or the start), or the operand of a commutative step written in swapped order. */
   value: number;
   /** The operation the step copies. */
   op: Op;
-  /** The operand the step copies. */
+  /** The second number written: the operand the step copies (or the running value, swapped). */
   operand: number;
   /** The result the step writes. */
   result: number;
   /** SFT format only: the value a verify line restates after the step (null: no verify line). */
   verify: number | null;
+  /** SFT format only (testbed v2): the alternative tag the step line carries instead of `>` (format.ts `ALT_STEP_TAGS`). Present only then. */
+  tag?: ":" | "|";
+  /**
+   * SFT format only (testbed v2): the step line carries the filler character `;` at this slot
+   * (0: after the tag, 1: after the first number, 2: after the operation, 3: after the second
+   * number, 4: after `=`, 5: after the result). Present only when the line has one.
+   */
+  filler?: number;
 }
 
 /** A written solution: steps and the final answer (null when missing). */

@@ -16,6 +16,8 @@ const CASES: { cli: string; args: string[]; says: string; env?: Record<string, s
   { cli: "policy", args: ["--backend", "foo"], says: "Invalid --backend" },
   { cli: "policy", args: [], says: "Invalid PVL_BACKEND", env: { PVL_BACKEND: "bar" } },
   { cli: "conformance", args: ["--backend", "foo"], says: "Invalid --backend" },
+  { cli: "calculator", args: ["--writer", "v3"], says: "Invalid --writer" },
+  { cli: "calculator", args: ["--samples", "0"], says: "Invalid --samples" },
 ];
 
 for (const c of CASES) {

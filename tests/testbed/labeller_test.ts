@@ -66,8 +66,11 @@ function bruteLabel(problem: Problem, steps: (Step | null)[], answer: number | n
     if (!s || i >= k) return i;
     const o = problem.ops[i]!;
     const next = bruteApply(expect, o.op, o.operand, problem.modulus);
-    const ok = s.value === expect && s.op === o.op && s.operand === o.operand &&
-      s.result === next &&
+    // testbed v2: `+` and `*` may write their two numbers in either order
+    const direct = s.value === expect && s.operand === o.operand;
+    const swapped = (o.op === "+" || o.op === "*") && s.value === o.operand &&
+      s.operand === expect;
+    const ok = (direct || swapped) && s.op === o.op && s.result === next &&
       (s.verify === null || s.verify === s.result);
     if (!ok) return i;
     expect = next;
@@ -82,7 +85,7 @@ function corrupt(rng: Rng, trace: Trace, p: number): Trace {
   const n = rng.int(4); // 0..3 corruptions
   for (let c = 0; c < n; c++) {
     const s = t.steps.length > 0 ? t.steps[rng.int(t.steps.length)]! : null;
-    switch (rng.int(9)) {
+    switch (rng.int(10)) {
       case 0:
         if (s) s.value = rng.int(p);
         break;
@@ -115,6 +118,9 @@ function corrupt(rng: Rng, trace: Trace, p: number): Trace {
         break;
       case 8:
         if (s && t.steps.length > 1) t.steps.splice(t.steps.indexOf(s), 1);
+        break;
+      case 9:
+        if (s) [s.value, s.operand] = [s.operand, s.value]; // right for + and * only
         break;
     }
   }
@@ -156,5 +162,33 @@ Deno.test("labelTrace() treats a null step as wrong", () => {
   assertEquals(labelTrace(P, { steps: [solve(P).steps[0]!, null], answer: 6 }), {
     label: 1,
     kind: "unparseable",
+  });
+});
+
+Deno.test("labelTrace() accepts a commutative step written in swapped order, never a non-commutative one", async (t) => {
+  // 3+4=0, 0*2=0, 0-1=6 (mod 7)
+  const cases: [string, string, number, string][] = [
+    ["+ swapped", "4+3=0\n0*2=0\n0-1=6\n$6\n", -1, "none"],
+    ["* swapped", "3+4=0\n2*0=0\n0-1=6\n$6\n", -1, "none"],
+    ["- swapped is wrong", "3+4=0\n0*2=0\n1-0=1\n$1\n", 2, "value"],
+    // swapped with a wrong number: the reading with fewer mismatches names the kind
+    ["swapped, wrong running value", "4+5=2\n2*2=4\n4-1=3\n$3\n", 0, "value"],
+    ["swapped, wrong operand", "5+3=1\n1*2=2\n2-1=1\n$1\n", 0, "operand"],
+    ["swapped, wrong result", "4+3=1\n1*2=2\n2-1=1\n$1\n", 0, "result"],
+  ];
+  for (const [name, text, label, kind] of cases) {
+    await t.step(name, () => {
+      assertEquals(labelResponse(P, text, { format: "shifted" }), { label, kind } as never);
+    });
+  }
+  await t.step("sft: alternative tag and filler are no errors", () => {
+    const text = ":4+;3=0\n>0*2=0;\n?0\n|0-1=6\n#6\n";
+    assertEquals(labelResponse(P, text, { format: "sft" }), { label: -1, kind: "none" });
+    const parsed = parseResponse(text, "sft");
+    assertEquals(parsed.wellFormed, true);
+    assertEquals(parsed.steps.map((s) => [s?.tag, s?.filler]), [[":", 2], [undefined, 5], [
+      "|",
+      undefined,
+    ]]);
   });
 });
